@@ -1,0 +1,367 @@
+"""MOTS txt and MOTS png, read and written losslessly, with validation that names file and line.
+
+MOTS txt (one mask per line)::
+
+    frame obj_id class_id img_height img_width rle
+
+``obj_id = class_id * 1000 + instance``; class 1 car, 2 pedestrian, 10 ignore region. Frames are
+1-based in MOTSChallenge and 0-based in KITTI MOTS: every reader and writer takes ``frame_base``
+explicitly, and in memory frames are always 0-based indices into the sequence.
+
+MOTS png: one 16-bit single-channel image per frame, pixel value = obj_id, 0 background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from remots import masks
+from remots.errors import MOTSFormatError
+from remots.io.atomic import atomic_open, atomic_write_bytes
+
+CAR = 1
+PEDESTRIAN = 2
+IGNORE = 10
+CLASS_NAMES = {CAR: "car", PEDESTRIAN: "pedestrian", IGNORE: "ignore"}
+CLASS_IDS = {name: cid for cid, name in CLASS_NAMES.items()}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Instance:
+    """One object mask in one frame.
+
+    frame: 0-based frame index within its sequence.
+    obj_id: track id (``class_id * 1000 + instance`` in GT and results; a per-sequence running
+        index for detections, which have no identity yet).
+    class_id: 1 car, 2 pedestrian, 10 ignore region.
+    rle: pycocotools compressed RLE of the mask.
+    score: detection confidence (1.0 for GT and results).
+    """
+
+    frame: int
+    obj_id: int
+    class_id: int
+    rle: dict
+    score: float = 1.0
+
+    @property
+    def height(self) -> int:
+        return int(self.rle["size"][0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rle["size"][1])
+
+    def with_(self, **changes) -> Instance:
+        return replace(self, **changes)
+
+
+def group_by_frame(instances: Iterable[Instance], num_frames: int) -> list[list[Instance]]:
+    """Per-frame lists of instances, ``num_frames`` long, in input order within a frame."""
+    frames: list[list[Instance]] = [[] for _ in range(num_frames)]
+    for inst in instances:
+        frames[inst.frame].append(inst)
+    return frames
+
+
+def parse_mots_lines(
+    lines: Iterable[str],
+    path: str | Path,
+    *,
+    frame_base: int,
+    num_frames: int | None = None,
+    image_size: tuple[int, int] | None = None,
+    allowed_classes: Sequence[int] | None = (CAR, PEDESTRIAN, IGNORE),
+    allow_overlap: bool = False,
+    require_sorted: bool = True,
+) -> list[Instance]:
+    """Parse and validate MOTS txt lines; see ``read_mots_txt``."""
+    instances: list[Instance] = []
+    seen: dict[int, dict[int, int]] = {}  # frame -> obj_id -> line number
+    line_of: list[int] = []
+    size: tuple[int, int] | None = tuple(image_size) if image_size is not None else None
+    size_line = None
+    last_frame = -1
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        fields = line.split(" ")
+        if len(fields) != 6:
+            raise MOTSFormatError(
+                f"expected 6 space-separated columns "
+                f"(frame obj_id class_id img_height img_width rle), found {len(fields)}",
+                path,
+                lineno,
+            )
+        try:
+            frame, obj_id, class_id, height, width = (int(v) for v in fields[:5])
+        except ValueError:
+            raise MOTSFormatError(
+                f"the first five columns must be integers, found {' '.join(fields[:5])!r}",
+                path,
+                lineno,
+            ) from None
+        t = frame - frame_base
+        if t < 0 or (num_frames is not None and t >= num_frames):
+            valid = (
+                f"{frame_base}..{frame_base + num_frames - 1}"
+                if num_frames is not None
+                else f">= {frame_base}"
+            )
+            raise MOTSFormatError(
+                f"frame {frame} is outside the sequence (valid frames: {valid})", path, lineno
+            )
+        if require_sorted and t < last_frame:
+            raise MOTSFormatError(
+                f"frame {frame} comes after frame {last_frame + frame_base}: lines must be "
+                "ordered by frame",
+                path,
+                lineno,
+            )
+        last_frame = max(last_frame, t)
+        if allowed_classes is not None and class_id not in allowed_classes:
+            raise MOTSFormatError(
+                f"unknown class_id {class_id} (expected one of {sorted(allowed_classes)})",
+                path,
+                lineno,
+            )
+        if obj_id < 0:
+            raise MOTSFormatError(f"obj_id must be >= 0, found {obj_id}", path, lineno)
+        if height <= 0 or width <= 0:
+            raise MOTSFormatError(f"image size {height}x{width} is not positive", path, lineno)
+        if size is None:
+            size, size_line = (height, width), lineno
+        elif (height, width) != size:
+            origin = "the sequence" if size_line is None else f"line {size_line}"
+            raise MOTSFormatError(
+                f"mask size {height}x{width} differs from the image size {size[0]}x{size[1]} "
+                f"of {origin}",
+                path,
+                lineno,
+            )
+        try:
+            rle = masks.rle_from_string(fields[5], height, width)
+        except (ValueError, UnicodeError) as err:
+            raise MOTSFormatError(f"bad RLE: {err}", path, lineno) from None
+        ids = seen.setdefault(t, {})
+        if obj_id in ids:
+            raise MOTSFormatError(
+                f"obj_id {obj_id} appears twice in frame {frame} (first on line {ids[obj_id]})",
+                path,
+                lineno,
+            )
+        ids[obj_id] = lineno
+        instances.append(Instance(t, obj_id, class_id, rle))
+        line_of.append(lineno)
+    if not allow_overlap:
+        _check_no_overlap(instances, line_of, path, frame_base)
+    return instances
+
+
+def _check_no_overlap(
+    instances: list[Instance], line_of: list[int], path: str | Path, frame_base: int
+) -> None:
+    by_frame: dict[int, list[int]] = {}
+    for k, inst in enumerate(instances):
+        by_frame.setdefault(inst.frame, []).append(k)
+    for t, idx in by_frame.items():
+        pairs = masks.overlapping_pairs([instances[k].rle for k in idx])
+        if pairs:
+            a, b = idx[pairs[0][0]], idx[pairs[0][1]]
+            raise MOTSFormatError(
+                f"masks of obj_id {instances[a].obj_id} (line {line_of[a]}) and obj_id "
+                f"{instances[b].obj_id} overlap in frame {t + frame_base}; MOTS masks must not "
+                "share pixels",
+                path,
+                line_of[b],
+            )
+
+
+def read_mots_txt(
+    path: str | Path,
+    *,
+    frame_base: int,
+    num_frames: int | None = None,
+    image_size: tuple[int, int] | None = None,
+    allowed_classes: Sequence[int] | None = (CAR, PEDESTRIAN, IGNORE),
+    allow_overlap: bool = False,
+    require_sorted: bool = True,
+) -> list[Instance]:
+    """Read a MOTS txt file into 0-based ``Instance`` objects, validating every line.
+
+    Args:
+        frame_base: the number of the first frame in the file (1 MOTSChallenge, 0 KITTI MOTS).
+        num_frames: if given, frames past the sequence are an error.
+        image_size: ``(height, width)`` every mask must have; else the first line sets it.
+        allowed_classes: class ids accepted (None accepts any).
+        allow_overlap: accept masks of one frame that share pixels (detections may).
+        require_sorted: lines must be ordered by frame.
+
+    Raises:
+        MOTSFormatError naming the file and line: wrong column count, non-integer fields, bad
+        RLE, mask size not the image size, duplicate obj_id in a frame, overlapping masks,
+        frames outside the sequence or out of order, unknown class.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise MOTSFormatError("file not found", path) from None
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise MOTSFormatError("not a text file (invalid UTF-8)", path, line) from None
+    return parse_mots_lines(
+        text.split("\n"),
+        path,
+        frame_base=frame_base,
+        num_frames=num_frames,
+        image_size=image_size,
+        allowed_classes=allowed_classes,
+        allow_overlap=allow_overlap,
+        require_sorted=require_sorted,
+    )
+
+
+def format_mots_line(inst: Instance, frame_base: int) -> str:
+    h, w = inst.rle["size"]
+    return (
+        f"{inst.frame + frame_base} {inst.obj_id} {inst.class_id} {h} {w} "
+        f"{masks.rle_to_string(inst.rle)}"
+    )
+
+
+def write_mots_txt(path: str | Path, instances: Iterable[Instance], *, frame_base: int) -> None:
+    """Write instances as MOTS txt, in the given order, atomically (temp file + rename)."""
+    with atomic_open(path, "w", encoding="ascii", newline="\n") as f:
+        for inst in instances:
+            f.write(format_mots_line(inst, frame_base) + "\n")
+
+
+def sort_instances(instances: Iterable[Instance]) -> list[Instance]:
+    """Instances ordered by frame, then obj_id: the canonical order of written results."""
+    return sorted(instances, key=lambda i: (i.frame, i.obj_id))
+
+
+# ---------------------------------------------------------------------------- MOTS png
+
+
+def instances_to_id_map(
+    frame_instances: Sequence[Instance], height: int, width: int, *, path=None, frame=None
+) -> np.ndarray:
+    """Paint the masks of one frame into a ``(H, W)`` uint16 map of obj_ids (0 background)."""
+    id_map = np.zeros((height, width), np.uint16)
+    if not frame_instances:
+        return id_map
+    for inst in frame_instances:
+        if inst.obj_id > np.iinfo(np.uint16).max or inst.obj_id == 0:
+            raise MOTSFormatError(
+                f"obj_id {inst.obj_id} cannot be stored in a 16-bit MOTS png (1..65535)",
+                path,
+                frame=frame,
+            )
+    dense = masks.decode([inst.rle for inst in frame_instances]).astype(bool)
+    if (dense.sum(axis=0) > 1).any():
+        raise MOTSFormatError("masks overlap; a MOTS png holds one id per pixel", path, frame=frame)
+    for inst, m in zip(frame_instances, dense, strict=True):
+        id_map[m] = inst.obj_id
+    return id_map
+
+
+def id_map_to_instances(id_map: np.ndarray, frame: int) -> list[Instance]:
+    """Split a uint16 obj_id map into instances ordered by obj_id; class = obj_id // 1000."""
+    ids = np.unique(id_map)
+    ids = ids[ids != 0]
+    if len(ids) == 0:
+        return []
+    rles = masks.encode(id_map[None] == ids[:, None, None])
+    return [
+        Instance(frame, int(obj_id), int(obj_id) // 1000, rle)
+        for obj_id, rle in zip(ids, rles, strict=True)
+    ]
+
+
+def write_mots_png(path: str | Path, id_map: np.ndarray) -> None:
+    """Write one MOTS png (16-bit, pixel = obj_id) atomically."""
+    if id_map.dtype != np.uint16 or id_map.ndim != 2:
+        raise ValueError(f"a MOTS png is a 2-D uint16 map, got {id_map.dtype} {id_map.shape}")
+    ok, buf = cv2.imencode(".png", id_map)
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path}")
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def read_mots_png(path: str | Path, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read one MOTS png as a ``(H, W)`` uint16 obj_id map, checking depth and size."""
+    path = Path(path)
+    if not path.is_file():
+        raise MOTSFormatError("file not found", path)
+    id_map = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if id_map is None:
+        raise MOTSFormatError("not a readable PNG image", path)
+    if id_map.ndim != 2 or id_map.dtype != np.uint16:
+        raise MOTSFormatError(
+            f"a MOTS png is 16-bit single-channel, found {id_map.dtype} with shape "
+            f"{id_map.shape}",
+            path,
+        )
+    if image_size is not None and id_map.shape != tuple(image_size):
+        raise MOTSFormatError(
+            f"image is {id_map.shape[0]}x{id_map.shape[1]}, expected "
+            f"{image_size[0]}x{image_size[1]}",
+            path,
+        )
+    return id_map
+
+
+def png_name(frame: int, frame_base: int) -> str:
+    return f"{frame + frame_base:06d}.png"
+
+
+def write_mots_png_dir(
+    folder: str | Path,
+    instances: Iterable[Instance],
+    *,
+    num_frames: int,
+    height: int,
+    width: int,
+    frame_base: int,
+) -> None:
+    """Write one MOTS png per frame (``%06d.png`` numbered from ``frame_base``) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, frame_instances in enumerate(group_by_frame(instances, num_frames)):
+        path = folder / png_name(t, frame_base)
+        write_mots_png(
+            path,
+            instances_to_id_map(frame_instances, height, width, path=path, frame=t + frame_base),
+        )
+
+
+def read_mots_png_dir(
+    folder: str | Path, *, frame_base: int, num_frames: int | None = None
+) -> list[Instance]:
+    """Read a folder of MOTS png frames (``%06d.png``) into instances ordered by frame, obj_id."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.png"))
+    if not files:
+        raise MOTSFormatError("no MOTS png frames (*.png) in the folder", folder)
+    size = None
+    instances: list[Instance] = []
+    for f in files:
+        try:
+            number = int(f.stem)
+        except ValueError:
+            raise MOTSFormatError("a MOTS png is named by its frame number", f) from None
+        t = number - frame_base
+        if t < 0 or (num_frames is not None and t >= num_frames):
+            raise MOTSFormatError(f"frame {number} is outside the sequence", f)
+        id_map = read_mots_png(f, size)
+        size = id_map.shape
+        instances.extend(id_map_to_instances(id_map, t))
+    return instances
