@@ -365,3 +365,15 @@ def read_mots_png_dir(
         size = id_map.shape
         instances.extend(id_map_to_instances(id_map, t))
     return instances
+
+
+def track_obj_id(class_id: int, n: int) -> int:
+    """The obj_id of the ``n``-th track (0-based) of a class in written results.
+
+    ``class_id * 1000 + n + 1`` as MOTS tools expect (class = obj_id // 1000) while n < 999;
+    a sequence with more tracks of one class continues at ``class_id * 1_000_000 + n + 1``, which
+    stays unique per sequence (TrackEval reads the class from its own column).
+    """
+    if n < 999:
+        return class_id * 1000 + n + 1
+    return class_id * 1_000_000 + n + 1

@@ -1,0 +1,31 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real third-party data beside the project (../shared/data); tests skip without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def kitti_root(shared_data) -> Path:
+    return shared_data / "kitti_mots_train"
+
+
+@pytest.fixture(scope="session")
+def kitti_sequences(kitti_root):
+    """All 12 KITTI MOTS training sequences with their GT (read once per session)."""
+    from remots.io.layouts import load_kitti_mots
+
+    return load_kitti_mots(kitti_root, seqmap="seqmaps/train.seqmap")
