@@ -33,6 +33,8 @@ class Sequence:
     ``frame_paths`` (image files, in frame order) or ``video_path`` gives the pixels.
     ``gt`` holds 0-based ``Instance`` objects, or None for a sequence without ground truth.
     ``frame_base`` is the number of the first frame in this sequence's files.
+    ``extra["seq_dir"]`` is the sequence's folder (MOTSChallenge) or the dataset root (KITTI),
+    where per-sequence side files such as precomputed detections are looked up.
     """
 
     name: str
@@ -229,6 +231,7 @@ def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) ->
         frame_base=1,
         frame_paths=frame_paths,
         fps=info["frameRate"],
+        extra={"seq_dir": seq_dir},
     )
     gt_path = seq_dir / "gt" / "gt.txt"
     if with_gt and gt_path.is_file():
@@ -323,6 +326,7 @@ def load_kitti_mots(
                 fps=fps,
                 gt=gt,
                 gt_path=gt_path if gt is not None else None,
+                extra={"seq_dir": root, "image_dir": root / image_dir / name},
             )
         )
     return out
