@@ -12,6 +12,9 @@ from remots.errors import RemotsError
 
 log = logging.getLogger(__name__)
 
+# Single stages that write into the run folder; `all` locks the folder itself (remots.pipeline).
+PER_RUN_STAGES = ("detect", "intra", "short", "inter", "merge", "eval")
+
 
 def run_stage(cfg: DictConfig):
     """Call the function named by ``cfg.stage.fn`` with the whole config.
@@ -27,6 +30,14 @@ def run_stage(cfg: DictConfig):
         log.error("stage %s: cannot import %s: %s", cfg.stage.name, cfg.stage.fn, err)
         sys.exit(2)
     try:
+        if cfg.stage.name in PER_RUN_STAGES:
+            from remots.runlock import run_folder_lock
+
+            sequences = cfg.data.get("sequences")
+            with run_folder_lock(
+                cfg.paths.run_dir, cfg.stage.name, list(sequences) if sequences else None
+            ):
+                return fn(cfg)
         return fn(cfg)
     except RemotsError as err:
         log.error("%s", err)

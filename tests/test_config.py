@@ -1,0 +1,75 @@
+"""Every root config composes, with every option of every group and typical overrides."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+ROOTS = ["track", "train"]
+GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+
+
+def options(group):
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def compose_cfg(root, overrides=()):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name=root, overrides=list(overrides), return_hydra_config=False)
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_root_composes_and_resolves(root, tmp_path):
+    cfg = compose_cfg(root, [f"paths.output_root={tmp_path}"])
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert resolved["paths"]["run_dir"] == f"{tmp_path}/{resolved['data']['name']}"
+    assert cfg.stage.name == ("all" if root == "track" else "intra")
+
+
+@pytest.mark.parametrize(
+    "group,option",
+    [(g, o) for g in GROUPS if g not in ("hydra", "experiment") for o in options(g)],
+)
+def test_every_group_option_composes(group, option, tmp_path):
+    cfg = compose_cfg("track", [f"{group}={option}", f"paths.output_root={tmp_path}"])
+    OmegaConf.to_container(cfg, resolve=True)
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_every_experiment_composes(experiment, tmp_path):
+    cfg = compose_cfg("track", [f"experiment={experiment}", f"paths.output_root={tmp_path}"])
+    OmegaConf.to_container(cfg, resolve=True)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["stage=generate", "data.generator.seed=3", "data.generator.num_frames=10"],
+        ["stage=eval", "data=kitti_mots", "data.root=/some/where"],
+        ["stage=eval", "data=motschallenge", "seed=7", "run_name=mots20-try"],
+        ["logger=wandb", "logger.wandb.offline=true"],
+        ["logger=csv"],
+    ],
+)
+def test_typical_overrides(overrides, tmp_path):
+    cfg = compose_cfg("track", [*overrides, f"paths.output_root={tmp_path}"])
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    for o in overrides:
+        key, value = o.split("=", 1)
+        if key in ("stage", "data", "logger"):
+            continue
+        node = resolved
+        for part in key.split("."):
+            node = node[part]
+        assert str(node) == value
+
+
+def test_stage_functions_are_importable():
+    from hydra.utils import get_method
+
+    for stage in options("stage"):
+        cfg = OmegaConf.load(CONF / "stage" / f"{stage}.yaml")
+        assert cfg.name == stage
+        assert callable(get_method(cfg.fn)), cfg.fn
