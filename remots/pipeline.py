@@ -62,7 +62,8 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 def stage_config(cfg: DictConfig, name: str) -> DictConfig:
     """The config a single stage sees: ``cfg`` with ``stage`` replaced by ``conf/stage/<name>.yaml``
     merged with any ``stage.overrides.<name>`` of the chain's config."""
-    node = OmegaConf.load(CONF_DIR / "stage" / f"{name}.yaml")
+    path = CONF_DIR / "stage" / f"{name}.yaml"
+    node = OmegaConf.load(path) if path.is_file() else OmegaConf.create({"name": name})
     overrides = cfg.stage.get("overrides", {}).get(name)
     if overrides:
         node = OmegaConf.merge(node, overrides)
