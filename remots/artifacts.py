@@ -3,8 +3,8 @@
 ::
 
     <run_dir>/
-      detections/<seq>.txt           fused detections (TrackR-CNN txt format, see remots.io.detections)
-      crops/<seq>.npy, <seq>.index.npy  uint8 crops (N, H, W, 3) memory-mapped + (frame, obj_id) index
+      detections/<seq>.txt           fused detections (TrackR-CNN txt, see remots.io.detections)
+      crops/<seq>.npy, .index.npy    uint8 crops (N, H, W, 3), memory-mapped; (frame, obj_id) index
       checkpoints/{intra,inter}.ckpt encoder checkpoints of the two training phases
       features/{untrained,intra,inter}/<seq>.npy  L2-normalised features, rows in detection order
       tracklets_short/<seq>.txt      short tracklets (MOTS txt), + <seq>.json metadata, thresholds

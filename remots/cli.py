@@ -55,13 +55,18 @@ def console_main() -> None:
     root = Path(__file__).resolve().parent.parent
     args = sys.argv[1:]
     if not args or args[0].startswith("-") or "=" in args[0]:
-        print("usage: remots STAGE [hydra overrides...]   (stages: generate detect intra short "
-              "inter merge eval all)", file=sys.stderr)
+        print(
+            "usage: remots STAGE [hydra overrides...]   (stages: generate detect intra short "
+            "inter merge eval all)",
+            file=sys.stderr,
+        )
         sys.exit(2)
     stage, rest = args[0], args[1:]
     script = root / ("train.py" if stage in ("intra", "inter") else "track.py")
     if not script.is_file():
-        print(f"remots: {script} not found (install remots from a source checkout)", file=sys.stderr)
+        print(
+            f"remots: {script} not found (install remots from a source checkout)", file=sys.stderr
+        )
         sys.exit(2)
     sys.argv = [str(script), f"stage={stage}", *rest]
     os.environ.setdefault("WANDB_MODE", "offline")

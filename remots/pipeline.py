@@ -89,9 +89,7 @@ def stage_hash(cfg: DictConfig, spec: StageSpec, previous: str) -> str:
     for key in spec.config_keys:
         value = cfg.get(key)
         parts[key] = (
-            OmegaConf.to_container(value, resolve=True)
-            if isinstance(value, DictConfig)
-            else value
+            OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
         )
     text = json.dumps(_strip_run_only(parts), sort_keys=True, default=str)
     text = text.replace(str(Path(cfg.paths.run_dir)), "<run_dir>")
@@ -134,7 +132,7 @@ def _remove_stale_temp_files(root: Path) -> None:
 
 
 class Manifest:
-    """``manifest.json``: per stage its hash and outputs, plus the inputs and versions of the run."""
+    """``manifest.json``: each stage's hash and outputs, and the run's inputs and versions."""
 
     def __init__(self, run: RunFolder):
         self.path = run.manifest()

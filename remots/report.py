@@ -54,8 +54,7 @@ def results_table(cfg: DictConfig, sequences) -> tuple[list[dict], str]:
                 {"variant": label, "class": cls, **{m: float(combined[m]) for m in TABLE_METRICS}}
             )
     lines = [
-        f"{'variant':<20} {'class':<11}"
-        + "".join(f" {m:>8} {'gain':>7}" for m in TABLE_METRICS),
+        f"{'variant':<20} {'class':<11}" + "".join(f" {m:>8} {'gain':>7}" for m in TABLE_METRICS),
     ]
     previous: dict[str, dict] = {}
     for row in rows:
@@ -159,7 +158,9 @@ def _log_wandb(cfg: DictConfig, run: RunFolder, rows: list[dict]) -> None:
     try:
         if rows:
             columns = list(rows[0])
-            wrun.log({"results": wandb.Table(columns=columns, data=[list(r.values()) for r in rows])})
+            wrun.log(
+                {"results": wandb.Table(columns=columns, data=[list(r.values()) for r in rows])}
+            )
             for r in rows:
                 for m in TABLE_METRICS:
                     wrun.summary[f"{r['variant']}/{r['class']}/{m}"] = r[m]

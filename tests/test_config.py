@@ -63,7 +63,7 @@ def test_typical_overrides(overrides, tmp_path):
         node = resolved
         for part in key.split("."):
             node = node[part]
-        assert str(node) == value
+        assert str(node).lower() == value.lower()
 
 
 def test_stage_functions_are_importable():

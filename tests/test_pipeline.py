@@ -142,7 +142,12 @@ def test_sweep_job_reuses_the_base_run_up_to_the_first_changed_stage(tmp_path):
         job.stage.reuse_from = str(tmp_path / "r")
     status = pipeline.run_stages(job, list(pipeline.STAGE_NAMES))
     assert [status[s] for s in pipeline.STAGE_NAMES] == [
-        "reused", "reused", "reused", "reused", "ran", "ran"
+        "reused",
+        "reused",
+        "reused",
+        "reused",
+        "ran",
+        "ran",
     ]
     assert calls(tmp_path) == ["merge", "eval"]
     a, b = tmp_path / "r" / "detections" / "a.txt", tmp_path / "job1" / "detections" / "a.txt"

@@ -26,7 +26,7 @@ import numpy as np
 from remots import masks
 from remots.errors import MOTSFormatError
 from remots.io.atomic import atomic_open
-from remots.io.mots import CAR, IGNORE, PEDESTRIAN, Instance, read_mots_txt
+from remots.io.mots import CAR, IGNORE, PEDESTRIAN, Instance, read_mots_txt, read_text_lines
 
 # COCO category ids of the classes MOTS tracks.
 COCO_TO_MOTS = {1: PEDESTRIAN, 3: CAR}
@@ -63,11 +63,9 @@ def read_detections_txt(
 ) -> list[Instance]:
     """Read TrackR-CNN-style detections (``frame x1 y1 x2 y2 score class h w rle``)."""
     path = Path(path)
-    if not path.is_file():
-        raise MOTSFormatError("detections file not found", path)
     out: list[Instance] = []
     size = tuple(image_size) if image_size is not None else None
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    for lineno, raw in enumerate(read_text_lines(path), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -85,7 +83,9 @@ def read_detections_txt(
             class_id, height, width = int(fields[6]), int(fields[7]), int(fields[8])
             [float(v) for v in fields[1:5]]
         except ValueError:
-            raise MOTSFormatError("non-numeric field in the first nine columns", path, lineno) from None
+            raise MOTSFormatError(
+                "non-numeric field in the first nine columns", path, lineno
+            ) from None
         t = frame - frame_base
         if t < 0 or (num_frames is not None and t >= num_frames):
             raise MOTSFormatError(f"frame {frame} is outside the sequence", path, lineno)
@@ -126,9 +126,7 @@ def read_mots_as_detections(
     Ignore regions are dropped. With ``keep_ids`` the original obj_id is kept in the running
     index's place (refine mode with short-tracklet seeds); by default ids are renumbered.
     """
-    insts = read_mots_txt(
-        path, frame_base=frame_base, num_frames=num_frames, image_size=image_size
-    )
+    insts = read_mots_txt(path, frame_base=frame_base, num_frames=num_frames, image_size=image_size)
     dets = [i.with_(score=1.0) for i in insts if i.class_id != IGNORE]
     return dets if keep_ids else renumber(dets)
 

@@ -14,12 +14,13 @@ from remots.errors import InputError
 def _check(seq, img: np.ndarray | None, t: int, source) -> np.ndarray:
     if img is None:
         raise InputError(
-            "cannot read the frame (missing, empty or corrupt image)", source, frame=seq.frame_label(t)
+            "cannot read the frame (missing, empty or corrupt image)",
+            source,
+            frame=seq.frame_label(t),
         )
     if img.shape[:2] != (seq.height, seq.width):
         raise InputError(
-            f"frame is {img.shape[0]}x{img.shape[1]} but the sequence is "
-            f"{seq.height}x{seq.width}",
+            f"frame is {img.shape[0]}x{img.shape[1]} but the sequence is {seq.height}x{seq.width}",
             source,
             frame=seq.frame_label(t),
         )

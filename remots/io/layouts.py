@@ -107,12 +107,19 @@ def read_seqinfo(path: str | Path) -> dict:
         try:
             out[key] = cast(sec[key])
         except ValueError:
-            raise InputError(f"seqinfo.ini key {key}={sec[key]!r} is not a {cast.__name__}", path)
+            raise InputError(
+                f"seqinfo.ini key {key}={sec[key]!r} is not a {cast.__name__}", path
+            ) from None
     return out
 
 
 def format_seqinfo(
-    name: str, num_frames: int, width: int, height: int, fps: float = 30.0, ext: str = ".jpg",
+    name: str,
+    num_frames: int,
+    width: int,
+    height: int,
+    fps: float = 30.0,
+    ext: str = ".jpg",
     im_dir: str = "img1",
 ) -> str:
     fps_text = f"{fps:g}"
@@ -332,7 +339,9 @@ def load_kitti_mots(
     return out
 
 
-def load_frame_folder(folder: str | Path, *, name: str | None = None, fps: float = 30.0) -> Sequence:
+def load_frame_folder(
+    folder: str | Path, *, name: str | None = None, fps: float = 30.0
+) -> Sequence:
     """A plain folder of frames (ordered by file name), no ground truth."""
     folder = Path(folder)
     frames = list_frames(folder)
@@ -377,7 +386,11 @@ def load_video(path: str | Path, *, name: str | None = None) -> Sequence:
 
 
 def load_sequences(
-    layout: str, root: str | Path, *, sequences: Seq[str] | None = None, with_gt: bool = True,
+    layout: str,
+    root: str | Path,
+    *,
+    sequences: Seq[str] | None = None,
+    with_gt: bool = True,
     **kwargs,
 ) -> list[Sequence]:
     """Dispatch on ``layout``: ``motschallenge``, ``kitti_mots``, ``frames`` or ``video``."""

@@ -209,15 +209,8 @@ def read_mots_txt(
         frames outside the sequence or out of order, unknown class.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise MOTSFormatError("file not found", path) from None
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise MOTSFormatError("not a text file (invalid UTF-8)", path, line) from None
     return parse_mots_lines(
-        text.split("\n"),
+        read_text_lines(path),
         path,
         frame_base=frame_base,
         num_frames=num_frames,
@@ -226,6 +219,21 @@ def read_mots_txt(
         allow_overlap=allow_overlap,
         require_sorted=require_sorted,
     )
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """The lines of a text file; a missing or non-UTF-8 file is a MOTSFormatError naming it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise MOTSFormatError("file not found", path) from None
+    except IsADirectoryError:
+        raise MOTSFormatError("expected a file, found a folder", path) from None
+    try:
+        return data.decode("utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise MOTSFormatError("not a text file (invalid UTF-8)", path, line) from None
 
 
 def format_mots_line(inst: Instance, frame_base: int) -> str:
@@ -306,8 +314,7 @@ def read_mots_png(path: str | Path, image_size: tuple[int, int] | None = None) -
         raise MOTSFormatError("not a readable PNG image", path)
     if id_map.ndim != 2 or id_map.dtype != np.uint16:
         raise MOTSFormatError(
-            f"a MOTS png is 16-bit single-channel, found {id_map.dtype} with shape "
-            f"{id_map.shape}",
+            f"a MOTS png is 16-bit single-channel, found {id_map.dtype} with shape {id_map.shape}",
             path,
         )
     if image_size is not None and id_map.shape != tuple(image_size):

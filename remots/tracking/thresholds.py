@@ -10,8 +10,5 @@ from __future__ import annotations
 # (section 2.3, owned by the short-term tracker)
 
 
-
-
-
 # ----------------------------------------------------------------------------- theta_merge
 # (section 2.5, owned by the long-term merge)

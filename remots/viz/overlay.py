@@ -31,16 +31,19 @@ def draw_overlay(frame: np.ndarray, instances: Seq[Instance], alpha: float = 0.5
         return out
     dense = masks.decode([i.rle for i in instances]).astype(bool)
     boxes = masks.bbox([i.rle for i in instances])
-    for inst, m, (x, y, w, h) in zip(instances, dense, boxes, strict=True):
+    for inst, m, (x, y, w, _) in zip(instances, dense, boxes, strict=True):
         colour = np.array(track_colour(inst.obj_id), np.float32)
         out[m] = (out[m] * (1 - alpha) + colour * alpha).astype(np.uint8)
-        contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        contours, _ = cv2.findContours(
+            m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
         cv2.drawContours(out, contours, -1, tuple(int(c) for c in colour), 1)
         if w > 0:
             org = (int(x), max(int(y) - 3, 10))
             cv2.putText(out, str(inst.obj_id), org, cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3)
-            cv2.putText(out, str(inst.obj_id), org, cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                        (255, 255, 255), 1)
+            cv2.putText(
+                out, str(inst.obj_id), org, cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1
+            )
     return out
 
 
@@ -61,7 +64,11 @@ def write_overlays(
     by_frame = group_by_frame(instances, seq.num_frames)
     stop = seq.num_frames if max_frames is None else min(seq.num_frames, max_frames)
     drawn = list(range(0, stop, every))
-    keep = set(np.linspace(0, len(drawn) - 1, num=min(keep_frames, len(drawn))).astype(int)) if drawn else set()
+    keep = (
+        set(np.linspace(0, len(drawn) - 1, num=min(keep_frames, len(drawn))).astype(int))
+        if drawn
+        else set()
+    )
     written: list[Path] = []
     writer = None
     tmp_video = out_dir / f".{seq.name}.tmp.mp4"
@@ -73,13 +80,20 @@ def write_overlays(
             )
         for k, t in enumerate(tqdm(drawn, desc=f"overlay {seq.name}", leave=False)):
             img = draw_overlay(seq.read_frame(t), by_frame[t])
-            cv2.putText(img, f"{seq.name} frame {seq.frame_label(t)}", (5, 15),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
+            cv2.putText(
+                img,
+                f"{seq.name} frame {seq.frame_label(t)}",
+                (5, 15),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                (255, 255, 255),
+                1,
+            )
             if writer is not None:
                 writer.write(img)
             if k in keep:
                 path = out_dir / f"{seq.name}_{seq.frame_label(t):06d}.jpg"
-                ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+                _, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
                 atomic_write_bytes(path, buf.tobytes())
                 written.append(path)
         if writer is not None:

@@ -1,4 +1,4 @@
-"""Each bad MOTS file of the corpus in tests/data/bad gives its own clear error naming file and line."""
+"""Each bad MOTS file of tests/data/bad gives its own clear error naming file and line."""
 
 from pathlib import Path
 

@@ -3,7 +3,6 @@
 import numpy as np
 
 from remots.io import mots
-from remots.io.layouts import load_kitti_mots
 
 
 def test_kitti_counts_match_the_data_card(kitti_sequences):
@@ -11,10 +10,15 @@ def test_kitti_counts_match_the_data_card(kitti_sequences):
     classes = [i.class_id for s in kitti_sequences for i in s.gt]
     assert classes.count(mots.CAR) == 18831
     assert classes.count(mots.PEDESTRIAN) == 8068
-    tracks = {(s.name, i.obj_id) for s in kitti_sequences for i in s.gt if i.class_id != mots.IGNORE}
+    tracks = {
+        (s.name, i.obj_id) for s in kitti_sequences for i in s.gt if i.class_id != mots.IGNORE
+    }
     assert len(tracks) == 530
     assert {s.image_size for s in kitti_sequences} == {
-        (375, 1242), (370, 1224), (374, 1238), (376, 1241)
+        (375, 1242),
+        (370, 1224),
+        (374, 1238),
+        (376, 1241),
     }
 
 
@@ -29,7 +33,11 @@ def test_png_round_trip_is_byte_exact(kitti_sequences, tmp_path):
     for seq in kitti_sequences[:3]:  # all 12 take ~20 s; three cover every image size class
         folder = tmp_path / seq.name
         mots.write_mots_png_dir(
-            folder, seq.gt, num_frames=seq.num_frames, height=seq.height, width=seq.width,
+            folder,
+            seq.gt,
+            num_frames=seq.num_frames,
+            height=seq.height,
+            width=seq.width,
             frame_base=0,
         )
         png = min(folder.glob("*.png"))
@@ -58,7 +66,9 @@ def test_id_map_round_trip_on_a_hand_made_frame():
     id_map[3, 0] = 10000
     insts = mots.id_map_to_instances(id_map, frame=7)
     assert [(i.obj_id, i.class_id, i.frame) for i in insts] == [
-        (1005, 1, 7), (2001, 2, 7), (10000, 10, 7)
+        (1005, 1, 7),
+        (2001, 2, 7),
+        (10000, 10, 7),
     ]
     np.testing.assert_array_equal(mots.instances_to_id_map(insts, 4, 6), id_map)
 
