@@ -93,15 +93,31 @@ DETECTOR_DEFAULTS: dict[str, float | int | list[float]] = {
 # BGR colours. Shirts are drawn from a few of these per sequence so that identities share them.
 SHIRT_COLOURS = np.array(
     [
-        [40, 40, 200], [200, 80, 30], [40, 160, 40], [30, 200, 220], [230, 230, 230],
-        [35, 35, 35], [30, 120, 240], [150, 40, 130], [140, 140, 140], [150, 150, 20],
+        [40, 40, 200],
+        [200, 80, 30],
+        [40, 160, 40],
+        [30, 200, 220],
+        [230, 230, 230],
+        [35, 35, 35],
+        [30, 120, 240],
+        [150, 40, 130],
+        [140, 140, 140],
+        [150, 150, 20],
     ],
     np.float64,
 )
 TROUSER_COLOURS = np.array(
     [
-        [110, 60, 30], [25, 25, 25], [140, 180, 200], [100, 100, 100], [30, 50, 80],
-        [50, 100, 90], [200, 200, 200], [40, 30, 120], [90, 40, 60], [60, 60, 150],
+        [110, 60, 30],
+        [25, 25, 25],
+        [140, 180, 200],
+        [100, 100, 100],
+        [30, 50, 80],
+        [50, 100, 90],
+        [200, 200, 200],
+        [40, 30, 120],
+        [90, 40, 60],
+        [60, 60, 150],
     ],
     np.float64,
 )
@@ -180,7 +196,7 @@ def generate_dataset(
     num_objects: int = 8,
     fps: float = 30.0,
     jpeg_quality: int = 90,
-    pan_px: int = 160,
+    pan_px: int = 120,
     walk_speed: Sequence[float] = (2.0, 3.5),
     person_height: Sequence[float] = (0.26, 0.46),
     size_jitter: float = 0.1,
@@ -230,14 +246,29 @@ def generate_dataset(
         (see ``sequence_stats`` and ``merge_stats``).
     """
     params = _check_params(
-        seed=seed, num_train=num_train, num_target=num_target, num_frames=num_frames,
-        height=height, width=width, num_objects=num_objects, fps=fps, jpeg_quality=jpeg_quality,
-        pan_px=pan_px, walk_speed=walk_speed, person_height=person_height,
-        size_jitter=size_jitter, num_shirt_colours=num_shirt_colours,
-        entry_fraction=entry_fraction, turn_probability=turn_probability,
-        num_occluders=num_occluders, occlusion_frames=occlusion_frames, num_clutter=num_clutter,
-        lighting_noise=lighting_noise, pixel_noise=pixel_noise,
-        min_visible_area=min_visible_area, detectors=detectors,
+        seed=seed,
+        num_train=num_train,
+        num_target=num_target,
+        num_frames=num_frames,
+        height=height,
+        width=width,
+        num_objects=num_objects,
+        fps=fps,
+        jpeg_quality=jpeg_quality,
+        pan_px=pan_px,
+        walk_speed=walk_speed,
+        person_height=person_height,
+        size_jitter=size_jitter,
+        num_shirt_colours=num_shirt_colours,
+        entry_fraction=entry_fraction,
+        turn_probability=turn_probability,
+        num_occluders=num_occluders,
+        occlusion_frames=occlusion_frames,
+        num_clutter=num_clutter,
+        lighting_noise=lighting_noise,
+        pixel_noise=pixel_noise,
+        min_visible_area=min_visible_area,
+        detectors=detectors,
     )
     root = Path(root)
     existing = _complete_stats(root)
@@ -365,8 +396,16 @@ def merge_stats(per_sequence: Sequence[dict]) -> dict:
     """Sum the statistics of several sequences (one split); ratios are recomputed from sums."""
     out: dict = {"sequences": len(per_sequence)}
     for key in (
-        "frames", "gt_masks", "gt_tracks", "crossing_tracks", "reappearing_tracks",
-        "occlusion_gaps", "entering_tracks", "leaving_tracks", "track_frames", "lookalike_pairs",
+        "frames",
+        "gt_masks",
+        "gt_tracks",
+        "crossing_tracks",
+        "reappearing_tracks",
+        "occlusion_gaps",
+        "entering_tracks",
+        "leaving_tracks",
+        "track_frames",
+        "lookalike_pairs",
     ):
         out[key] = sum(s.get(key, 0) for s in per_sequence)
     with_gaps = [s for s in per_sequence if s.get("occlusion_gaps")]
@@ -464,10 +503,18 @@ def _check_params(**params) -> dict:
         detectors = {
             "det": {},
             "det2": {
-                "miss_rate": 0.08, "occlusion_miss": 0.8, "fp_per_frame": 1.2,
-                "mask_resolution": 14, "box_jitter": 0.06, "threshold_noise": 0.12,
-                "partial_rate": 0.1, "amodal_rate": 0.05, "duplicate_rate": 0.08,
-                "score_mean": 0.9, "score_noise": 0.07, "occlusion_score_drop": 0.5,
+                "miss_rate": 0.08,
+                "occlusion_miss": 0.8,
+                "fp_per_frame": 1.2,
+                "mask_resolution": 14,
+                "box_jitter": 0.06,
+                "threshold_noise": 0.12,
+                "partial_rate": 0.1,
+                "amodal_rate": 0.05,
+                "duplicate_rate": 0.08,
+                "score_mean": 0.9,
+                "score_noise": 0.07,
+                "occlusion_score_drop": 0.5,
                 "fp_score": [0.05, 0.7],
             },
         }
@@ -576,9 +623,9 @@ def _generate_into(folder: Path, params: dict) -> dict:
         seqs = seqs_by_split[split]
         if seqs:
             write_seqmap(folder / "seqmaps" / f"SYN-{split}.txt", seqs, style="motchallenge")
-        per_split[split] = merge_stats(
-            [per_sequence[s.name] for s in seqs]
-        ) | {"names": [s.name for s in seqs]}
+        per_split[split] = merge_stats([per_sequence[s.name] for s in seqs]) | {
+            "names": [s.name for s in seqs]
+        }
     return {"params": params, "splits": per_split, "sequences": per_sequence}
 
 
@@ -613,8 +660,14 @@ def _generate_sequence(seq_dir: Path, name: str, params: dict, key: list[int]) -
         for d, det_name in enumerate(detector_names):
             dets[d].extend(
                 _detect_frame(
-                    t, visible, clutter, params["detectors"][det_name], detector_rngs[d],
-                    detector_state[d], H, W,
+                    t,
+                    visible,
+                    clutter,
+                    params["detectors"][det_name],
+                    detector_rngs[d],
+                    detector_state[d],
+                    H,
+                    W,
                 )
             )
     gt = sort_instances(gt)
@@ -656,9 +709,7 @@ def _make_scene(params: dict, key: list[int]) -> _Scene:
     cam_x = np.round(pan * ease).astype(np.int64)
     background, clutter = _make_background(world_rng, H, world_w, params["num_clutter"])
     palette = look_rng.permutation(len(SHIRT_COLOURS))[: params["num_shirt_colours"]]
-    identities = [
-        _make_identity(look_rng, params, palette) for _ in range(params["num_objects"])
-    ]
+    identities = [_make_identity(look_rng, params, palette) for _ in range(params["num_objects"])]
     walks = [_make_walk(motion_rng, params, cam_x, ident) for ident in identities]
     pillar_columns, pillar_image = _make_pillars(world_rng, params, walks, cam_x, world_w)
     lamp_period = world_rng.uniform(0.6, 1.2) * W
@@ -797,6 +848,11 @@ def _make_walk(
     if entering:
         t0 = int(rng.integers(1, max(2, int(0.6 * T))))
         from_left = rng.random() < 0.5
+        # Enter against the pan when walking with it would not outpace the camera.
+        cam_velocity = float(cam_x[min(t0 + 1, T - 1)] - cam_x[t0 - 1]) / 2
+        inward = speed - cam_velocity if from_left else speed + cam_velocity
+        if inward < 0.5 * speed:
+            from_left = not from_left
         margin = 0.3 * height[t0] + 2
         x0 = cam_x[t0] - margin if from_left else cam_x[t0] + W + margin
         direction = 1 if from_left else -1
@@ -848,7 +904,7 @@ def _make_pillars(
             walk = walks[k]
             hidden = int(rng.integers(int(lo), int(hi) + 1)) + 1
             # The walker is about 0.4 body heights wide at full stride.
-            width = min(math.ceil(0.4 * walk.height[t] + walk.speed * hidden), int(0.3 * W))
+            width = min(math.ceil(0.4 * walk.height[t] + walk.speed * hidden), int(0.2 * W))
             x0 = round(walk.x[t] - width / 2)
             x0, x1 = max(x0, 0), min(x0 + width, world_w)
             if x1 - x0 >= 2 and not columns[max(x0 - spacing, 0) : x1 + spacing].any():
@@ -911,8 +967,10 @@ def _render_person(
     for side in (-1, 1):  # the back leg first, darker
         hip = at(side * 0.045, 0.47)
         angle = side * swing
-        foot = (round(hip[0] + 0.45 * h * math.sin(angle)),
-                min(round(hip[1] + 0.45 * h * math.cos(angle)), ay))
+        foot = (
+            round(hip[0] + 0.45 * h * math.sin(angle)),
+            min(round(hip[1] + 0.45 * h * math.cos(angle)), ay),
+        )
         colour = tuple(c * (0.8 if side == -1 else 1.0) for c in ident.trousers)
         line(hip, foot, colour, leg_thickness)
         ellipse(
@@ -922,8 +980,15 @@ def _render_person(
         )
     if ident.bag_colour is not None:
         back = -facing
-        poly([at(back * 0.09, 0.76), at(back * 0.19, 0.74), at(back * 0.19, 0.5),
-              at(back * 0.09, 0.5)], ident.bag_colour)
+        poly(
+            [
+                at(back * 0.09, 0.76),
+                at(back * 0.19, 0.74),
+                at(back * 0.19, 0.5),
+                at(back * 0.09, 0.5),
+            ],
+            ident.bag_colour,
+        )
     torso = np.zeros((ph, pw), np.uint8)
     poly([at(-0.125, 0.8), at(0.125, 0.8), at(0.11, 0.46), at(-0.11, 0.46)], ident.shirt, torso)
     period = max(2, round(ident.stripe_period * h))
@@ -939,10 +1004,14 @@ def _render_person(
     for side in (-1, 1):
         shoulder = at(side * 0.115, 0.78)
         angle = -side * swing * 0.8
-        elbow = (round(shoulder[0] + 0.16 * h * math.sin(angle)),
-                 round(shoulder[1] + 0.16 * h * math.cos(angle)))
-        hand = (round(shoulder[0] + 0.31 * h * math.sin(angle)),
-                round(shoulder[1] + 0.31 * h * math.cos(angle)))
+        elbow = (
+            round(shoulder[0] + 0.16 * h * math.sin(angle)),
+            round(shoulder[1] + 0.16 * h * math.cos(angle)),
+        )
+        hand = (
+            round(shoulder[0] + 0.31 * h * math.sin(angle)),
+            round(shoulder[1] + 0.31 * h * math.cos(angle)),
+        )
         line(shoulder, elbow, ident.shirt, arm_thickness)
         line(elbow, hand, ident.shirt if ident.long_sleeves else ident.skin, arm_thickness)
         ellipse(hand, (max(int(0.028 * h), 1), max(int(0.028 * h), 1)), ident.skin)
