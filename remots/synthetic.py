@@ -59,7 +59,7 @@ from tqdm import tqdm
 
 from remots import masks
 from remots.errors import ConfigError, InputError
-from remots.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from remots.io.atomic import atomic_write_json, atomic_write_text
 from remots.io.detections import renumber, write_detections_txt
 from remots.io.layouts import Sequence as MOTSSequence
 from remots.io.layouts import write_seqinfo, write_seqmap
@@ -124,6 +124,7 @@ TROUSER_COLOURS = np.array(
 SKIN_COLOURS = np.array([[150, 180, 230], [110, 150, 200], [70, 110, 160], [45, 75, 115]], float)
 HAIR_COLOURS = np.array([[20, 20, 25], [30, 60, 100], [60, 120, 170], [150, 150, 150]], float)
 PATTERNS = ("plain", "h_stripes", "v_stripes", "patch")
+NOISE_MARGIN = 64
 
 
 # --------------------------------------------------------------------------- scene description
@@ -179,6 +180,7 @@ class _Scene:
     identities: list[_Identity]
     walks: list[_Walk]
     gain: np.ndarray  # (T,) float, global lighting gain per frame
+    noise: np.ndarray  # (H + NOISE_MARGIN, W + NOISE_MARGIN, 3) float32 pixel noise bank
 
 
 # --------------------------------------------------------------------------- public API
@@ -648,7 +650,11 @@ def _generate_sequence(seq_dir: Path, name: str, params: dict, key: list[int]) -
         ok, jpg = cv2.imencode(".jpg", frame, quality)
         if not ok:
             raise OSError(f"OpenCV could not encode frame {t + 1} of {name}")
-        atomic_write_bytes(seq_dir / "img1" / f"{t + 1:06d}.jpg", jpg.tobytes())
+        # A plain write: the whole dataset folder is published by one rename (generate_dataset),
+        # so a per-frame temp file and fsync (7 ms each) would buy nothing.
+        frame_path = seq_dir / "img1" / f"{t + 1:06d}.jpg"
+        frame_path.parent.mkdir(parents=True, exist_ok=True)
+        frame_path.write_bytes(jpg.tobytes())
         visible = [p for p in people if p["visible_area"] >= params["min_visible_area"]]
         if visible:
             rles = masks.encode(np.stack([p["visible"] for p in visible]))
@@ -722,6 +728,10 @@ def _make_scene(params: dict, key: list[int]) -> _Scene:
     for t in range(T):
         g = 0.8 * g + light_rng.normal(0.0, params["lighting_noise"])
         gain[t] = 1.0 + g
+    # Pixel noise: a random window of one bank per sequence (drawing H x W x 3 normals per frame
+    # would take most of the generation time).
+    noise = light_rng.standard_normal((H + NOISE_MARGIN, W + NOISE_MARGIN, 3), dtype=np.float32)
+    noise *= np.float32(params["pixel_noise"])
     return _Scene(
         background=background,
         lamp=lamp.astype(np.float32),
@@ -732,6 +742,7 @@ def _make_scene(params: dict, key: list[int]) -> _Scene:
         identities=identities,
         walks=walks,
         gain=gain,
+        noise=noise,
     )
 
 
@@ -1058,25 +1069,38 @@ def _render_frame(
         owner[y0:y1, x0:x1][local] = k
         amodal = np.zeros((H, W), bool)
         amodal[y0:y1, x0:x1] = local
-        people.append({"identity": k, "amodal": amodal, "amodal_area": int(mask.sum())})
+        people.append(
+            {
+                "identity": k,
+                "region": (x0, y0, x1, y1),
+                "amodal": amodal,
+                "amodal_area": int(mask.sum()),
+            }
+        )
     columns = scene.pillar_columns[cam : cam + W]
     if columns.any():
         frame[:, columns] = scene.pillar_image[:, cam : cam + W][:, columns]
         owner[:, columns] = -2
     for person in people:
-        person["visible"] = owner == person["identity"]
-        person["visible_area"] = int(person["visible"].sum())
+        x0, y0, x1, y1 = person["region"]
+        person["visible"] = np.zeros((H, W), bool)
+        person["visible"][y0:y1, x0:x1] = owner[y0:y1, x0:x1] == person["identity"]
+        person["visible_area"] = int(person["visible"][y0:y1, x0:x1].sum())
     light = (scene.gain[t] * scene.lamp[cam : cam + W]).astype(np.float32)
     frame *= light[None, :, None]
-    frame += rng.standard_normal((H, W, 3), dtype=np.float32) * np.float32(params["pixel_noise"])
+    dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
+    frame += scene.noise[dy : dy + H, dx : dx + W]
     frame = cv2.GaussianBlur(frame, (3, 3), 0.6)
-    return np.clip(np.rint(frame), 0, 255).astype(np.uint8), owner, people
+    np.add(frame, 0.5, out=frame)  # round half up on the cast below
+    np.clip(frame, 0, 255, out=frame)
+    return frame.astype(np.uint8), owner, people
 
 
 def _visible_clutter(
     scene: _Scene, t: int, owner: np.ndarray, min_area: int, H: int, W: int
-) -> list[tuple[int, np.ndarray]]:
-    """``(clutter index, visible mask (H, W) bool)`` of the clutter objects seen in frame ``t``."""
+) -> list[tuple[int, tuple[int, int, int, int], np.ndarray]]:
+    """``(clutter index, region (x0, y0, x1, y1), visible mask (H, W) bool)`` of the clutter
+    objects seen in frame ``t``."""
     cam = int(scene.cam_x[t])
     out = []
     for i, c in enumerate(scene.clutter):
@@ -1087,9 +1111,10 @@ def _visible_clutter(
             continue
         full = np.zeros((H, W), bool)
         full[c.y0 : c.y0 + ch, x0:x1] = c.mask[:, x0 - left : x1 - left]
-        full &= owner == -1
-        if int(full.sum()) >= min_area:
-            out.append((i, full))
+        region = (x0, c.y0, x1, c.y0 + ch)
+        full[c.y0 : c.y0 + ch, x0:x1] &= owner[c.y0 : c.y0 + ch, x0:x1] == -1
+        if int(full[c.y0 : c.y0 + ch, x0:x1].sum()) >= min_area:
+            out.append((i, region, full))
     return out
 
 
@@ -1099,7 +1124,7 @@ def _visible_clutter(
 def _detect_frame(
     t: int,
     people: list[dict],
-    clutter: list[tuple[int, np.ndarray]],
+    clutter: list[tuple[int, tuple[int, int, int, int], np.ndarray]],
     knobs: dict,
     rng: np.random.Generator,
     state: dict,
@@ -1123,7 +1148,8 @@ def _detect_frame(
             continue
         amodal = visible_fraction < 0.8 and rng.random() < knobs["amodal_rate"]
         base = person["amodal"] if amodal else person["visible"]
-        mask = _mask_head(base, rng, knobs, partial=rng.random() < knobs["partial_rate"])
+        partial = rng.random() < knobs["partial_rate"]
+        mask = _mask_head(base, person["region"], rng, knobs, partial=partial)
         if mask is None:
             continue
         score = (
@@ -1134,19 +1160,20 @@ def _detect_frame(
         score = round(float(np.clip(score, 0.3, 0.999)), 4)
         out.append(Instance(t, 0, PEDESTRIAN, masks.encode(mask)[0], score))
         if rng.random() < knobs["duplicate_rate"]:
-            dup = _mask_head(base, rng, knobs, partial=True)
+            dup = _mask_head(base, person["region"], rng, knobs, partial=True)
             if dup is not None:
                 dup_score = round(score * float(rng.uniform(0.3, 0.7)), 4)
                 out.append(Instance(t, 0, PEDESTRIAN, masks.encode(dup)[0], dup_score))
     state["missed"] = missed_now
     weights = state["fp_weights"]
-    total = sum(weights[i] for i, _ in clutter)
+    total = sum(weights[i] for i, _, _ in clutter)
     lo, hi = knobs["fp_score"]
-    for i, visible in clutter:
+    for i, region, visible in clutter:
         p_fire = min(0.95, knobs["fp_per_frame"] * weights[i] / total) if total > 0 else 0.0
         if rng.random() >= p_fire:
             continue
-        mask = _mask_head(visible, rng, knobs, partial=rng.random() < knobs["partial_rate"])
+        partial = rng.random() < knobs["partial_rate"]
+        mask = _mask_head(visible, region, rng, knobs, partial=partial)
         if mask is None:
             continue
         score = round(lo + (hi - lo) * float(rng.beta(2.0, 3.0)), 4)
@@ -1155,19 +1182,29 @@ def _detect_frame(
 
 
 def _mask_head(
-    base: np.ndarray, rng: np.random.Generator, knobs: dict, *, partial: bool
+    base: np.ndarray,
+    region: tuple[int, int, int, int],
+    rng: np.random.Generator,
+    knobs: dict,
+    *,
+    partial: bool,
 ) -> np.ndarray | None:
-    """What a Mask R-CNN mask head makes of the object ``base`` ``(H, W)`` bool.
+    """What a Mask R-CNN mask head makes of the object ``base`` ``(H, W)`` bool, which lies
+    inside ``region`` ``(x0, y0, x1, y1)``.
 
     The (optionally partial) object is resampled to a ``mask_resolution`` square over its box,
     pasted back into a jittered box (shift, scale) and thresholded at a jittered level around
-    0.5 (erosion above, dilation below). Returns ``(H, W)`` uint8, or None when nothing is left.
+    0.5 (erosion above, dilation below). Returns ``(H, W)`` uint8 (Fortran order, as pycocotools
+    encodes it), or None when nothing is left.
     """
     H, W = base.shape
-    rows, cols = np.flatnonzero(base.any(axis=1)), np.flatnonzero(base.any(axis=0))
+    rx0, ry0, rx1, ry1 = region
+    inside = base[ry0:ry1, rx0:rx1]
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
     if len(rows) == 0:
         return None
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    y0, y1 = ry0 + int(rows[0]), ry0 + int(rows[-1]) + 1
+    x0, x1 = rx0 + int(cols[0]), rx0 + int(cols[-1]) + 1
     crop = base[y0:y1, x0:x1].astype(np.float32)
     if partial:
         keep = float(rng.uniform(0.45, 0.8))
@@ -1192,7 +1229,7 @@ def _mask_head(
     nx1, ny1 = max(round(x1 + jitter[2]), nx0 + 2), max(round(y1 + jitter[3]), ny0 + 2)
     up = cv2.resize(grid, (nx1 - nx0, ny1 - ny0), interpolation=cv2.INTER_LINEAR)
     threshold = float(np.clip(0.5 + rng.normal(0.0, knobs["threshold_noise"]), 0.15, 0.85))
-    out = np.zeros((H, W), np.uint8)
+    out = np.zeros((H, W), np.uint8, order="F")
     cx0, cy0, cx1, cy1 = max(nx0, 0), max(ny0, 0), min(nx1, W), min(ny1, H)
     if cx1 <= cx0 or cy1 <= cy0:
         return None

@@ -287,3 +287,48 @@ def test_generate_stage_through_hydra_logs_the_table(tmp_path, caplog):
     assert tree_bytes(root)["train/SYN-TRAIN-01/gt/gt.txt"]
     table = caplog.text[caplog.text.index("crossing tracks") :].splitlines()[0].split()
     assert len(table) == 4 and all(int(v) > 0 for v in table[2:])
+
+
+def test_trackeval_accepts_the_gt_as_it_is(small, tmp_path):
+    """TrackEval's own MOTSChallenge reader loads the generated folder unchanged, and the GT
+    scored against itself is perfect."""
+    import shutil
+
+    import trackeval
+
+    root, _ = small
+    results = tmp_path / "trackers" / "gt_copy" / "data"
+    results.mkdir(parents=True)
+    shutil.copy(root / "train" / "SYN-TRAIN-01" / "gt" / "gt.txt", results / "SYN-TRAIN-01.txt")
+    quiet = {"PRINT_CONFIG": False, "OUTPUT_FOLDER": str(tmp_path / "out")}
+    evaluator = trackeval.Evaluator(
+        trackeval.Evaluator.get_default_eval_config()
+        | {
+            "PRINT_RESULTS": False,
+            "PRINT_CONFIG": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "USE_PARALLEL": False,
+            "TIME_PROGRESS": False,
+            "DISPLAY_LESS_PROGRESS": True,
+        }
+    )
+    dataset = trackeval.datasets.MOTSChallenge(
+        trackeval.datasets.MOTSChallenge.get_default_dataset_config()
+        | quiet
+        | {
+            "GT_FOLDER": str(root / "train"),
+            "TRACKERS_FOLDER": str(tmp_path / "trackers"),
+            "SEQMAP_FILE": str(root / "seqmaps" / "SYN-train.txt"),
+            "SKIP_SPLIT_FOL": True,
+        }
+    )
+    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
+    results_by_dataset, messages = evaluator.evaluate([dataset], metrics)
+    assert messages == {"MOTSChallenge": {"gt_copy": "Success"}}
+    combined = results_by_dataset["MOTSChallenge"]["gt_copy"]["COMBINED_SEQ"]["pedestrian"]
+    assert combined["HOTA"]["HOTA"].mean() == pytest.approx(1.0)
+    assert combined["CLEAR"]["sMOTA"] == pytest.approx(1.0)  # TrackEval's name for sMOTSA
+    assert combined["Identity"]["IDF1"] == pytest.approx(1.0)
+    assert combined["CLEAR"]["CLR_TP"] == small[1]["sequences"]["SYN-TRAIN-01"]["gt_masks"]
