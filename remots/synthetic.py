@@ -49,6 +49,7 @@ import os
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,27 @@ DETECTOR_DEFAULTS: dict[str, float | int | list[float]] = {
     "score_noise": 0.04,  # std of the person score
     "occlusion_score_drop": 0.4,  # score drop of a fully occluded person
     "fp_score": [0.05, 0.8],  # range of the false positives' scores
+}
+
+# The two detectors written when ``detectors`` is None (as in conf/data/synthetic.yaml): ``det``
+# like Mask R-CNN X152, and a weaker ``det2`` with more misses and false positives, coarser masks.
+DEFAULT_DETECTORS: dict[str, dict] = {
+    "det": {},
+    "det2": {
+        "miss_rate": 0.08,
+        "occlusion_miss": 0.8,
+        "fp_per_frame": 1.2,
+        "mask_resolution": 14,
+        "box_jitter": 0.06,
+        "threshold_noise": 0.12,
+        "partial_rate": 0.1,
+        "amodal_rate": 0.05,
+        "duplicate_rate": 0.08,
+        "score_mean": 0.9,
+        "score_noise": 0.07,
+        "occlusion_score_drop": 0.5,
+        "fp_score": [0.05, 0.7],
+    },
 }
 
 # BGR colours. Shirts are drawn from a few of these per sequence so that identities share them.
@@ -241,11 +263,12 @@ def generate_dataset(
         pixel_noise: std of the Gaussian pixel noise (intensity levels).
         min_visible_area: a mask with fewer visible pixels is not annotated and not detected.
         detectors: detector name (the file ``det/<name>.txt``) -> knobs overriding
-            ``DETECTOR_DEFAULTS``; None gives ``det`` and a noisier ``det2``.
+            ``DETECTOR_DEFAULTS``; None gives ``DEFAULT_DETECTORS`` (``det`` and a noisier
+            ``det2``).
 
     Returns:
         ``{"params", "splits": {split: stats}, "sequences": {name: stats}}`` as in stats.json
-        (see ``sequence_stats`` and ``merge_stats``).
+        (see ``track_hardness``, ``detection_stats`` and ``merge_stats``).
     """
     params = _check_params(
         seed=seed,
@@ -451,7 +474,7 @@ def stats_table(stats: dict) -> str:
         ("leaving tracks", "leaving_tracks"),
         ("look-alike identity pairs", "lookalike_pairs"),
     ]
-    names = list(splits)
+    names = [n for n in ("train", "test") if n in splits] + sorted(set(splits) - {"train", "test"})
     lines = [f"{'':<30}" + "".join(f"{n:>14}" for n in names)]
     for label, key in rows:
         lines.append(f"{label:<30}" + "".join(f"{splits[n].get(key, ''):>14}" for n in names))
@@ -484,7 +507,7 @@ def run_generate(cfg) -> None:
 
 def _check_params(**params) -> dict:
     """Validate the knobs and return them as plain JSON types (the ``params`` of stats.json)."""
-    for key in ("num_train", "num_target"):
+    for key in ("seed", "num_train", "num_target"):
         if int(params[key]) < 0:
             raise ConfigError(f"data.generator.{key} must be >= 0, got {params[key]}")
     for key in ("num_frames", "height", "width", "num_objects", "num_shirt_colours"):
@@ -500,26 +523,7 @@ def _check_params(**params) -> dict:
         pairs[key] = value
     if pairs["person_height"][1] > 0.9:
         raise ConfigError("data.generator.person_height must stay below 0.9 of the image height")
-    detectors = params["detectors"]
-    if detectors is None:
-        detectors = {
-            "det": {},
-            "det2": {
-                "miss_rate": 0.08,
-                "occlusion_miss": 0.8,
-                "fp_per_frame": 1.2,
-                "mask_resolution": 14,
-                "box_jitter": 0.06,
-                "threshold_noise": 0.12,
-                "partial_rate": 0.1,
-                "amodal_rate": 0.05,
-                "duplicate_rate": 0.08,
-                "score_mean": 0.9,
-                "score_noise": 0.07,
-                "occlusion_score_drop": 0.5,
-                "fp_score": [0.05, 0.7],
-            },
-        }
+    detectors = DEFAULT_DETECTORS if params["detectors"] is None else params["detectors"]
     checked = {}
     for name, knobs in dict(detectors).items():
         if not str(name).isidentifier():
@@ -578,11 +582,12 @@ def _complete_stats(root: Path) -> dict | None:
 
 
 def _is_ours(root: Path) -> bool:
-    """An existing ``root`` may be replaced when it is empty or a (partial) synthetic dataset."""
+    """An existing ``root`` may be replaced only when it is empty or a synthetic dataset (a user
+    who points ``data.root`` at their own data keeps it)."""
     if not root.is_dir():
         return False
     names = {p.name for p in root.iterdir()}
-    return not names or bool(names & {"stats.json", "COMPLETE"}) or names <= {"train", "test"}
+    return not names or bool(names & {"stats.json", "COMPLETE"})
 
 
 def _publish(tmp: Path, root: Path) -> None:
@@ -636,7 +641,10 @@ def _generate_sequence(seq_dir: Path, name: str, params: dict, key: list[int]) -
     T, H, W = params["num_frames"], params["height"], params["width"]
     scene = _make_scene(params, key)
     detector_names = list(params["detectors"])
-    detector_rngs = [np.random.default_rng([*key, 10 + d]) for d in range(len(detector_names))]
+    # One stream per detector name: adding, removing or reordering detectors leaves the others.
+    detector_rngs = [
+        np.random.default_rng([*key, 10, zlib.crc32(n.encode())]) for n in detector_names
+    ]
     detector_state = [
         {"missed": set(), "fp_weights": rng.gamma(0.5, 1.0, len(scene.clutter))}
         for rng in detector_rngs

@@ -17,8 +17,9 @@ from remots.io.detections import read_detections_txt
 from remots.io.layouts import load_motschallenge, read_seqinfo, read_seqmap
 from remots.io.mots import Instance
 from remots.synthetic import (
-    DETECTOR_DEFAULTS,
+    DEFAULT_DETECTORS,
     GT_ID_BASE,
+    _check_params,
     detection_stats,
     generate_dataset,
     merge_stats,
@@ -262,13 +263,8 @@ def test_config_node_lists_every_knob_with_the_function_defaults():
     params = inspect.signature(generate_dataset).parameters
     defaults = {k: p.default for k, p in params.items() if k != "root"}
     assert node.keys() == defaults.keys()
-    for key, value in node.items():
-        if key == "detectors":
-            assert set(value) == {"det", "det2"}
-            assert all(set(v) <= set(DETECTOR_DEFAULTS) for v in value.values())
-        else:
-            expected = defaults[key]
-            assert value == (list(expected) if isinstance(expected, tuple) else expected), key
+    assert node["detectors"].keys() == DEFAULT_DETECTORS.keys()
+    assert _check_params(**node) == _check_params(**defaults)
 
 
 def test_generate_stage_through_hydra_logs_the_table(tmp_path, caplog):
