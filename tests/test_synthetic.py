@@ -137,10 +137,10 @@ def test_detections_read_back_and_stats_match_the_files(small):
             assert (order == np.arange(len(dets))).all()
             iou = _best_iou(dets, seq.gt, seq.num_frames)
             assert scores[iou >= 0.5].mean() > scores[iou < 0.1].mean() + 0.2
-        det = seq_stats["detectors"]["det"]
-        det2 = seq_stats["detectors"]["det2"]
-        assert det["gt_covered"] > det2["gt_covered"]  # det2 is the weaker detector
-        assert det2["fp"] > det["fp"]
+    # det2 is the weaker detector: over both splits it covers fewer GT masks, with more FPs
+    total = merge_stats([stats["splits"]["train"], stats["splits"]["test"]])["detectors"]
+    assert total["det"]["gt_covered"] > total["det2"]["gt_covered"]
+    assert total["det2"]["fp"] > total["det"]["fp"]
 
 
 def _best_iou(dets: list[Instance], gt: list[Instance], num_frames: int) -> np.ndarray:
