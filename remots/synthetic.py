@@ -147,6 +147,7 @@ SKIN_COLOURS = np.array([[150, 180, 230], [110, 150, 200], [70, 110, 160], [45, 
 HAIR_COLOURS = np.array([[20, 20, 25], [30, 60, 100], [60, 120, 170], [150, 150, 150]], float)
 PATTERNS = ("plain", "h_stripes", "v_stripes", "patch")
 NOISE_MARGIN = 64
+OCCLUDED = 0.25  # a GT mask counts as occluded when this fraction of its walker is hidden
 
 
 # --------------------------------------------------------------------------- scene description
@@ -431,6 +432,8 @@ def merge_stats(per_sequence: Sequence[dict]) -> dict:
         "leaving_tracks",
         "track_frames",
         "lookalike_pairs",
+        "masks_occluded_by_people",
+        "masks_occluded_by_pillars",
     ):
         out[key] = sum(s.get(key, 0) for s in per_sequence)
     with_gaps = [s for s in per_sequence if s.get("occlusion_gaps")]
@@ -472,6 +475,8 @@ def stats_table(stats: dict) -> str:
         ("gap length max", "occlusion_gap_max"),
         ("entering tracks", "entering_tracks"),
         ("leaving tracks", "leaving_tracks"),
+        ("masks >=25% hidden by people", "masks_occluded_by_people"),
+        ("masks >=25% hidden by pillars", "masks_occluded_by_pillars"),
         ("look-alike identity pairs", "lookalike_pairs"),
     ]
     names = [n for n in ("train", "test") if n in splits] + sorted(set(splits) - {"train", "test"})
@@ -653,6 +658,7 @@ def _generate_sequence(seq_dir: Path, name: str, params: dict, key: list[int]) -
     gt: list[Instance] = []
     dets: list[list[Instance]] = [[] for _ in detector_names]
     quality = [cv2.IMWRITE_JPEG_QUALITY, params["jpeg_quality"]]
+    occluded_by_people = occluded_by_pillars = 0
     for t in tqdm(range(T), desc=name, leave=False, disable=None):
         frame, owner, people = _render_frame(scene, t, params, render_rng)
         ok, jpg = cv2.imencode(".jpg", frame, quality)
@@ -664,6 +670,9 @@ def _generate_sequence(seq_dir: Path, name: str, params: dict, key: list[int]) -
         frame_path.parent.mkdir(parents=True, exist_ok=True)
         frame_path.write_bytes(jpg.tobytes())
         visible = [p for p in people if p["visible_area"] >= params["min_visible_area"]]
+        for p in visible:
+            occluded_by_people += p["hidden_by_people"] >= OCCLUDED * p["amodal_area"]
+            occluded_by_pillars += p["hidden_by_pillars"] >= OCCLUDED * p["amodal_area"]
         if visible:
             rles = masks.encode(np.stack([p["visible"] for p in visible]))
             gt.extend(
@@ -691,6 +700,8 @@ def _generate_sequence(seq_dir: Path, name: str, params: dict, key: list[int]) -
     write_mots_txt(seq_dir / "gt" / "gt.txt", gt, frame_base=1)
     stats = {"frames": T, **track_hardness(gt, num_frames=T)}
     stats["masks_per_frame"] = round(len(gt) / T, 3)
+    stats["masks_occluded_by_people"] = occluded_by_people
+    stats["masks_occluded_by_pillars"] = occluded_by_pillars
     shirts = [i.shirt_index for i in scene.identities]
     stats["lookalike_pairs"] = sum(
         shirts[a] == shirts[b] for a in range(len(shirts)) for b in range(a + 1, len(shirts))
@@ -1047,8 +1058,9 @@ def _render_frame(
 
     Returns ``(frame (H, W, 3) uint8 BGR, owner (H, W) int16, people)``: ``owner`` is the index
     of the walker that owns each pixel (-1 background, -2 pillar); ``people`` has, for each
-    walker in view, its visible and amodal (unoccluded) masks ``(H, W)`` bool and their areas
-    (the amodal area counts the part outside the image too).
+    walker in view, its visible and amodal (unoccluded) masks ``(H, W)`` bool, their areas
+    (the amodal area counts the part outside the image too) and the pixels of it hidden by
+    nearer walkers and by pillars.
     """
     H, W = params["height"], params["width"]
     cam = int(scene.cam_x[t])
@@ -1091,9 +1103,15 @@ def _render_frame(
         owner[:, columns] = -2
     for person in people:
         x0, y0, x1, y1 = person["region"]
+        local_owner = owner[y0:y1, x0:x1]
+        amodal = person["amodal"][y0:y1, x0:x1]
         person["visible"] = np.zeros((H, W), bool)
-        person["visible"][y0:y1, x0:x1] = owner[y0:y1, x0:x1] == person["identity"]
+        person["visible"][y0:y1, x0:x1] = local_owner == person["identity"]
         person["visible_area"] = int(person["visible"][y0:y1, x0:x1].sum())
+        person["hidden_by_people"] = (
+            int((amodal & (local_owner >= 0)).sum()) - person["visible_area"]
+        )
+        person["hidden_by_pillars"] = int((amodal & (local_owner == -2)).sum())
     light = (scene.gain[t] * scene.lamp[cam : cam + W]).astype(np.float32)
     frame *= light[None, :, None]
     dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))

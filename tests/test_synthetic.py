@@ -168,6 +168,9 @@ def test_hardness_stats_are_positive_and_match_the_gt_files(small):
     assert 2 <= total["occlusion_gap_min"] <= total["occlusion_gap_max"]
     assert total["entering_tracks"] > 0
     assert total["lookalike_pairs"] > 0
+    # nearer walkers and pillars both hide walkers (counted by the generator, not in the files)
+    assert 0 < total["masks_occluded_by_people"] < total["gt_masks"]
+    assert 0 < total["masks_occluded_by_pillars"] < total["gt_masks"]
 
 
 def _box(frame: int, obj_id: int, x: int, w: int = 4, y: int = 2, h: int = 6) -> Instance:
