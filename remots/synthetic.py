@@ -901,7 +901,7 @@ def _make_walk(
             d = -d
         x[t] = x[t - 1] + d * speed * (1.0 + rng.normal(0.0, 0.05))
         facing[t] = d
-    stride = 0.5 * height.astype(np.float64)
+    stride = 0.8 * height.astype(np.float64)  # one gait cycle (two steps) per 0.8 body heights
     steps = np.abs(np.diff(x, prepend=x[0])) / stride
     phase = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.cumsum(steps)
     return _Walk(x=x, foot_y=foot_y, height=height, facing=facing, phase=phase, speed=speed)
