@@ -32,8 +32,9 @@ TrackR-CNN-style raw detections (``remots.io.detections``) that behave like Mask
 misses (more likely the more a person is occluded or cut by the border, and in streaks),
 false positives on background clutter (the same clutter fires again in later frames), masks
 resampled through a ``mask_resolution`` x ``mask_resolution`` grid from a jittered box with a
-jittered threshold (shift, erosion, dilation, blurred outline), partial masks, masks that cover
-the occluded (amodal) part, duplicates, and scores that are high for people and lower for clutter.
+jittered threshold (shift, erosion, dilation, blurred outline), partial masks, masks that spill
+over the nearer person hiding part of the detected one (overlapping that person's detection),
+duplicates, and scores that are high for people and lower for clutter.
 Raw detections may overlap and duplicate: the fusion stage removes that.
 
 Randomness comes only from ``np.random.default_rng`` seeded with ``[seed, split, sequence,
@@ -83,7 +84,7 @@ DETECTOR_DEFAULTS: dict[str, float | int | list[float]] = {
     "box_jitter": 0.03,  # std of each box side, as a fraction of the box size
     "threshold_noise": 0.08,  # std of the mask threshold around 0.5 (erosion / dilation)
     "partial_rate": 0.05,  # probability that only the upper or one side part is segmented
-    "amodal_rate": 0.15,  # probability that an occluded person's hidden part is segmented too
+    "amodal_rate": 0.15,  # probability that the part hidden by nearer people is segmented too
     "duplicate_rate": 0.04,  # probability of a second, partial, lower-scored mask of a person
     "score_mean": 0.95,  # score of a fully visible person
     "score_noise": 0.04,  # std of the person score
@@ -1059,8 +1060,8 @@ def _render_frame(
     Returns ``(frame (H, W, 3) uint8 BGR, owner (H, W) int16, people)``: ``owner`` is the index
     of the walker that owns each pixel (-1 background, -2 pillar); ``people`` has, for each
     walker in view, its visible and amodal (unoccluded) masks ``(H, W)`` bool, their areas
-    (the amodal area counts the part outside the image too) and the pixels of it hidden by
-    nearer walkers and by pillars.
+    (the amodal area counts the part outside the image too), the pixels of it hidden by nearer
+    walkers and by pillars, and ``amodal_behind_people`` (its pixels not hidden by a pillar).
     """
     H, W = params["height"], params["width"]
     cam = int(scene.cam_x[t])
@@ -1112,6 +1113,9 @@ def _render_frame(
             int((amodal & (local_owner >= 0)).sum()) - person["visible_area"]
         )
         person["hidden_by_pillars"] = int((amodal & (local_owner == -2)).sum())
+        # What a detector may segment when it takes the nearer people for this one too.
+        person["amodal_behind_people"] = np.zeros((H, W), bool)
+        person["amodal_behind_people"][y0:y1, x0:x1] = amodal & (local_owner >= 0)
     light = (scene.gain[t] * scene.lamp[cam : cam + W]).astype(np.float32)
     frame *= light[None, :, None]
     dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
@@ -1172,8 +1176,8 @@ def _detect_frame(
         if rng.random() < p_miss:
             missed_now.add(k)
             continue
-        amodal = visible_fraction < 0.8 and rng.random() < knobs["amodal_rate"]
-        base = person["amodal"] if amodal else person["visible"]
+        amodal = person["hidden_by_people"] > 0 and rng.random() < knobs["amodal_rate"]
+        base = person["amodal_behind_people"] if amodal else person["visible"]
         partial = rng.random() < knobs["partial_rate"]
         mask = _mask_head(base, person["region"], rng, knobs, partial=partial)
         if mask is None:

@@ -15,7 +15,7 @@ from remots import masks
 from remots.errors import ConfigError, InputError
 from remots.io.detections import read_detections_txt
 from remots.io.layouts import load_motschallenge, read_seqinfo, read_seqmap
-from remots.io.mots import Instance
+from remots.io.mots import Instance, group_by_frame
 from remots.synthetic import (
     DEFAULT_DETECTORS,
     GT_ID_BASE,
@@ -137,6 +137,13 @@ def test_detections_read_back_and_stats_match_the_files(small):
             assert (order == np.arange(len(dets))).all()
             iou = _best_iou(dets, seq.gt, seq.num_frames)
             assert scores[iou >= 0.5].mean() > scores[iou < 0.1].mean() + 0.2
+            # raw detections, as a Mask R-CNN gives them: some masks of a frame overlap
+            overlapping = sum(
+                len(masks.overlapping_pairs([d.rle for d in frame_dets]))
+                for frame_dets in group_by_frame(dets, seq.num_frames)
+                if len(frame_dets) > 1
+            )
+            assert overlapping > 0
     # det2 is the weaker detector: over both splits it covers fewer GT masks, with more FPs
     total = merge_stats([stats["splits"]["train"], stats["splits"]["test"]])["detectors"]
     assert total["det"]["gt_covered"] > total["det2"]["gt_covered"]
