@@ -107,6 +107,16 @@ def tracklet_feature_sums(features, tracklet, num_tracklets) -> tuple[np.ndarray
     return sums, n_obs
 
 
+def _mirror_upper_triangle(a: np.ndarray) -> None:
+    """Make a square matrix exactly symmetric, in place, by copying its upper triangle down."""
+    for lo in range(0, len(a), _BLOCK):
+        hi = lo + _BLOCK
+        a[lo:hi, :lo] = a[:lo, lo:hi].T
+        block = a[lo:hi, lo:hi]
+        lower = np.tril_indices(len(block), -1)
+        block[lower] = block.T[lower]
+
+
 def tracklet_appearance_distance(
     features, tracklet_of_detection, classes, *, num_tracklets=None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +145,7 @@ def tracklet_appearance_distance(
     appearance /= weight[:, None]
     appearance /= weight[None, :]
     np.subtract(1.0, appearance, out=appearance)
+    _mirror_upper_triangle(appearance)  # BLAS and the two divisions round (i, j), (j, i) apart
     for lo in range(0, k, _BLOCK):
         blocked = tracklet_class[lo : lo + _BLOCK, None] != tracklet_class[None, :]
         blocked |= (n_obs[lo : lo + _BLOCK] == 0)[:, None] | (n_obs == 0)[None, :]
