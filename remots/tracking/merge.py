@@ -41,19 +41,41 @@ the cache handles because every changed entry is compared against it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
 _BLOCK = 512  # rows per block where a (K, K) temporary would be too large
+_ROWS = 8192  # detections per block where an (N, D) temporary would be too large
+_COLUMNS = 64  # feature columns per block in the per-tracklet sums
 
 
 # ----------------------------------------------------------------------------- inputs
 
 
-def _check_inputs(features, tracklet_of_detection, frames, classes, num_tracklets):
-    features = np.asarray(features, dtype=np.float64)
+@dataclass(frozen=True)
+class _Observations:
+    """The detections that belong to a tracklet, without copying the (N, D) features."""
+
+    features: np.ndarray  # (N_all, D) as given (float32 stays float32)
+    rows: np.ndarray  # (N,) rows of ``features`` with a tracklet
+    inv_norm: np.ndarray  # (N,) float64 1 / ||f||
+    tracklet: np.ndarray  # (N,)
+    frames: np.ndarray  # (N,)
+    classes: np.ndarray  # (N,)
+    num_tracklets: int
+
+    def unit_features(self) -> np.ndarray:
+        """``(N, D)`` float64 L2-normalised features (a copy; for the small reference)."""
+        return self.features[self.rows].astype(np.float64) * self.inv_norm[:, None]
+
+
+def _observations(features, tracklet_of_detection, frames, classes, num_tracklets):
+    features = np.asarray(features)
+    if not np.issubdtype(features.dtype, np.floating):
+        features = features.astype(np.float64)
     tracklet = np.asarray(tracklet_of_detection, dtype=np.int64)
     frames = np.asarray(frames, dtype=np.int64)
     classes = np.asarray(classes, dtype=np.int64)
@@ -66,27 +88,33 @@ def _check_inputs(features, tracklet_of_detection, frames, classes, num_tracklet
             raise ValueError(f"{name} must be ({n},) like the features, got shape {arr.shape}")
     if (tracklet < -1).any():
         raise ValueError("tracklet_of_detection holds ids >= 0, or -1 for no tracklet")
-    present = tracklet >= 0
-    k_min = int(tracklet.max()) + 1 if present.any() else 0
+    rows = np.flatnonzero(tracklet >= 0)
+    k_min = int(tracklet.max()) + 1 if len(rows) else 0
     if num_tracklets is None:
         num_tracklets = k_min
     elif num_tracklets < k_min:
         raise ValueError(f"num_tracklets={num_tracklets} but tracklet id {k_min - 1} occurs")
-    features, tracklet, frames, classes = (
-        features[present],
-        tracklet[present],
-        frames[present],
-        classes[present],
-    )
-    norms = np.linalg.norm(features, axis=1)
-    if (norms == 0).any() or not np.isfinite(norms).all():
+    squared = np.zeros(len(rows), np.float64)
+    for lo in range(0, len(rows), _ROWS):  # blocks: no (N, D) temporary
+        f = features[rows[lo : lo + _ROWS]].astype(np.float64, copy=False)
+        squared[lo : lo + _ROWS] = np.einsum("ij,ij->i", f, f)
+    if not (np.isfinite(squared).all() and (squared > 0).all()):
         raise ValueError("every feature vector must be finite and non-zero")
-    return features / norms[:, None], tracklet, frames, classes, int(num_tracklets)
+    return _Observations(
+        features=features,
+        rows=rows,
+        inv_norm=1.0 / np.sqrt(squared),
+        tracklet=tracklet[rows],
+        frames=frames[rows],
+        classes=classes[rows],
+        num_tracklets=int(num_tracklets),
+    )
 
 
-def _tracklet_classes(tracklet, classes, num_tracklets) -> np.ndarray:
+def _tracklet_classes(obs: _Observations) -> np.ndarray:
     """Class of each tracklet, ``(K,)``, -1 for a tracklet without observations."""
-    out = np.full(num_tracklets, -1, np.int64)
+    tracklet, classes = obs.tracklet, obs.classes
+    out = np.full(obs.num_tracklets, -1, np.int64)
     out[tracklet] = classes
     mixed = np.flatnonzero(out[tracklet] != classes)
     if len(mixed):
@@ -95,14 +123,17 @@ def _tracklet_classes(tracklet, classes, num_tracklets) -> np.ndarray:
     return out
 
 
-def tracklet_feature_sums(features, tracklet, num_tracklets) -> tuple[np.ndarray, np.ndarray]:
-    """Per-tracklet sums of L2-normalised features ``(K, D)`` and observation counts ``(K,)``."""
-    order = np.argsort(tracklet, kind="stable")
-    ids, starts, counts = np.unique(tracklet[order], return_index=True, return_counts=True)
-    sums = np.zeros((num_tracklets, features.shape[1]), np.float64)
+def _tracklet_feature_sums(obs: _Observations) -> tuple[np.ndarray, np.ndarray]:
+    """Per-tracklet sums of L2-normalised features ``(K, D)`` float64 and counts ``(K,)``."""
+    order = np.argsort(obs.tracklet, kind="stable")
+    ids, starts, counts = np.unique(obs.tracklet[order], return_index=True, return_counts=True)
+    sums = np.zeros((obs.num_tracklets, obs.features.shape[1]), np.float64)
+    rows, scale = obs.rows[order], obs.inv_norm[order, None]
     if len(ids):
-        sums[ids] = np.add.reduceat(features[order], starts, axis=0)
-    n_obs = np.zeros(num_tracklets, np.int64)
+        for c0 in range(0, sums.shape[1], _COLUMNS):  # column blocks: no (N, D) temporary
+            block = obs.features[rows, c0 : c0 + _COLUMNS] * scale
+            sums[ids, c0 : c0 + _COLUMNS] = np.add.reduceat(block, starts, axis=0)
+    n_obs = np.zeros(obs.num_tracklets, np.int64)
     n_obs[ids] = counts
     return sums, n_obs
 
@@ -135,11 +166,14 @@ def tracklet_appearance_distance(
         ``A (K, K)`` float64 and the observation counts ``N (K,)`` int64.
     """
     frames = np.zeros(len(np.asarray(tracklet_of_detection)), np.int64)
-    f, tracklet, _, cls, k = _check_inputs(
-        features, tracklet_of_detection, frames, classes, num_tracklets
-    )
-    sums, n_obs = tracklet_feature_sums(f, tracklet, k)
-    tracklet_class = _tracklet_classes(tracklet, cls, k)
+    obs = _observations(features, tracklet_of_detection, frames, classes, num_tracklets)
+    return _appearance_distance(obs)
+
+
+def _appearance_distance(obs: _Observations) -> tuple[np.ndarray, np.ndarray]:
+    sums, n_obs = _tracklet_feature_sums(obs)
+    tracklet_class = _tracklet_classes(obs)
+    k = obs.num_tracklets
     appearance = sums @ sums.T  # in place from here on: a (K, K) float64 is the peak memory
     weight = np.where(n_obs > 0, n_obs, 1).astype(np.float64)
     appearance /= weight[:, None]
@@ -353,11 +387,10 @@ def merge_tracklets(
         ``track_of_tracklet (K,)`` int64: long-track label 0..M-1 of each tracklet (numbered by
         smallest member tracklet), -1 for a tracklet with no detection.
     """
-    f, tracklet, fr, cls, k = _check_inputs(
-        features, tracklet_of_detection, frames, classes, num_tracklets
-    )
-    appearance, n_obs = tracklet_appearance_distance(f, tracklet, cls, num_tracklets=k)
-    gaps = tracklet_frame_gaps(tracklet, fr, num_tracklets=k, cap=theta_t + 1)
+    obs = _observations(features, tracklet_of_detection, frames, classes, num_tracklets)
+    k = obs.num_tracklets
+    appearance, n_obs = _appearance_distance(obs)
+    gaps = tracklet_frame_gaps(obs.tracklet, obs.frames, num_tracklets=k, cap=theta_t + 1)
     root, merges = constrained_centroid_linkage(
         appearance, gaps, n_obs, theta_t=theta_t, cut=1.0 - float(theta_merge), copy=False
     )
@@ -382,9 +415,15 @@ def merge_tracklets_bruteforce(
     pairwise cosine distance and temporal distance from scratch at every step, and merges the
     closest admissible pair (ties: smallest representatives) while it is <= 1 - theta_merge.
     """
-    f, tracklet, fr, cls, k = _check_inputs(
-        features, tracklet_of_detection, frames, classes, num_tracklets
+    obs = _observations(features, tracklet_of_detection, frames, classes, num_tracklets)
+    f, tracklet, fr, cls, k = (
+        obs.unit_features(),
+        obs.tracklet,
+        obs.frames,
+        obs.classes,
+        obs.num_tracklets,
     )
+    _tracklet_classes(obs)  # the same error for a tracklet with two classes
     clusters: dict[int, dict] = {}
     for t in range(k):
         idx = np.flatnonzero(tracklet == t)
