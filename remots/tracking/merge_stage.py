@@ -142,26 +142,10 @@ def merge_short_tracklets(
     else:
         track_of_tracklet, merges = np.zeros(0, np.int64), []
 
-    # obj ids: tracks of each class numbered by first frame (then label), as MOTS tools expect
     track = np.where(in_tracklet, track_of_tracklet[np.maximum(tracklet, 0)], -1)
-    obj_id_of_track: dict[int, int] = {}
-    labels = np.unique(track[in_tracklet])
-    first_frame = {int(m): int(frames[track == m].min()) for m in labels}
-    class_of = {int(m): int(classes[track == m][0]) for m in labels}
-    per_class: dict[int, int] = {}
-    for m in sorted(first_frame, key=lambda m: (first_frame[m], m)):
-        n = per_class.get(class_of[m], 0)
-        obj_id_of_track[m] = track_obj_id(class_of[m], n)
-        per_class[class_of[m]] = n + 1
-
-    results = [
-        Instance(d.frame, obj_id_of_track[int(track[i])], d.class_id, d.rle, d.score)
-        for i, d in enumerate(detections)
-        if track[i] >= 0
-    ]
-    results = _exclusive_per_frame(results)
+    results, obj_id_of_track = results_from_tracks(detections, track)
     return MergeResult(
-        results=sort_instances(results),
+        results=results,
         track_of_tracklet=track_of_tracklet,
         obj_id_of_track=obj_id_of_track,
         theta_merge=theta_merge,
@@ -170,6 +154,39 @@ def merge_short_tracklets(
         intra_frame_sims=intra_frame,
         intra_tracklet_sims=intra_tracklet,
     )
+
+
+def results_from_tracks(
+    detections: list[Instance], track_of_detection
+) -> tuple[list[Instance], dict[int, int]]:
+    """MOTS results from a track label per detection (-1: left out).
+
+    Tracks of each class are numbered in order of their first frame (then label) and get
+    obj_id ``track_obj_id(class, n)``; pixels shared within a frame go to the higher score
+    (masks left empty are dropped); instances come in canonical order (frame, obj_id).
+
+    Returns:
+        The results and the obj_id of each track label.
+    """
+    track = np.asarray(track_of_detection, dtype=np.int64)
+    frames = np.array([d.frame for d in detections], np.int64)
+    classes = np.array([d.class_id for d in detections], np.int64)
+    kept = np.flatnonzero(track >= 0)
+    by_track = kept[np.lexsort((frames[kept], track[kept]))]  # by label, then frame
+    labels, first = np.unique(track[by_track], return_index=True)
+    first_frame, class_of = frames[by_track][first], classes[by_track][first]
+    obj_id_of_track: dict[int, int] = {}
+    per_class: dict[int, int] = {}
+    for j in np.lexsort((labels, first_frame)):
+        cls = int(class_of[j])
+        obj_id_of_track[int(labels[j])] = track_obj_id(cls, per_class.get(cls, 0))
+        per_class[cls] = per_class.get(cls, 0) + 1
+    results = [
+        Instance(d.frame, obj_id_of_track[int(track[i])], d.class_id, d.rle, d.score)
+        for i, d in enumerate(detections)
+        if track[i] >= 0
+    ]
+    return sort_instances(_exclusive_per_frame(results)), obj_id_of_track
 
 
 def _exclusive_per_frame(results: list[Instance]) -> list[Instance]:

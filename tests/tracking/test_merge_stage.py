@@ -180,3 +180,30 @@ def test_merge_stage_names_the_file_of_bad_short_tracklets(setup, kitti_cut):
     meta.write_text(json.dumps({"tracklet_of_detection": same_frame.tolist()}))
     with pytest.raises(InputError, match="two detections in frame"):
         run_merge(make_cfg())
+
+
+def test_results_from_tracks_numbers_by_first_frame_and_removes_overlaps():
+    from remots import masks
+    from remots.io.mots import Instance
+    from remots.tracking.merge_stage import results_from_tracks
+
+    def box(x0, x1):
+        m = np.zeros((4, 8), np.uint8)
+        m[:, x0:x1] = 1
+        return masks.encode(m)[0]
+
+    dets = [
+        Instance(1, 0, 2, box(0, 4), 0.9),  # track 1
+        Instance(0, 1, 2, box(0, 4), 0.6),  # track 5 starts at frame 0, loses the shared pixels
+        Instance(0, 2, 2, box(2, 6), 0.8),  # track 1 starts at frame 0 too: lower label first
+        Instance(2, 3, 1, box(0, 2), 0.7),  # a car: its own class numbering
+        Instance(2, 4, 2, box(0, 2), 0.5),  # no track: left out
+        Instance(3, 5, 2, box(1, 3), 0.4),  # track 7, alone in its frame
+    ]
+    results, obj_id_of_track = results_from_tracks(dets, [1, 5, 1, 9, -1, 7])
+    assert obj_id_of_track == {1: 2001, 5: 2002, 9: 1001, 7: 2003}
+    assert [(r.frame, r.obj_id) for r in results] == [(0, 2001), (0, 2002), (1, 2001), (2, 1001),
+                                                      (3, 2003)]
+    frame0 = {r.obj_id: masks.decode_one(r.rle) for r in results if r.frame == 0}
+    assert frame0[2002].sum() == 8 and frame0[2001].sum() == 16  # 0.8 beats 0.6 on columns 2-3
+    assert not (frame0[2001] & frame0[2002]).any()
