@@ -31,15 +31,21 @@ from remots.tracking.merge import (
 
 
 def random_tracklets(num_tracklets: int, *, dim: int, seed: int = 0):
-    """Tracklets of 1..30 frames starting anywhere in a video of num_tracklets / 2 frames,
-    features drawn around num_tracklets / 5 identities (so that merging has work to do)."""
+    """num_tracklets / 5 identities, each cut into 5 tracklets of 1..30 frames that follow one
+    another with gaps of 1..20 frames (so most, not all, joins are within theta_t), starting
+    anywhere in a video of num_tracklets / 2 frames; features around each identity's vector."""
     rng = np.random.default_rng(seed)
     num_frames = max(num_tracklets // 2, 50)
     length = rng.integers(1, 31, num_tracklets)
-    start = rng.integers(0, num_frames, num_tracklets)
+    gap = rng.integers(1, 21, num_tracklets)
+    identity = np.arange(num_tracklets) // 5
+    start = np.empty(num_tracklets, np.int64)
+    for first in range(0, num_tracklets, 5):  # loop over identities, not pairs
+        chain = slice(first, first + 5)
+        offsets = np.concatenate([[0], np.cumsum(length[chain] + gap[chain])[:-1]])
+        start[chain] = rng.integers(0, num_frames) + offsets
     tracklet = np.repeat(np.arange(num_tracklets), length)
     frames = np.repeat(start, length) + np.concatenate([np.arange(n) for n in length])
-    identity = rng.integers(0, max(num_tracklets // 5, 1), num_tracklets)
     centres = rng.standard_normal((identity.max() + 1, dim))
     features = centres[identity][tracklet] + 0.8 * rng.standard_normal((len(tracklet), dim))
     classes = np.ones(len(tracklet), np.int64)

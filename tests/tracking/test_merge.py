@@ -258,3 +258,16 @@ def test_kitti_gt_cut_into_tracklets_is_merged_back(kitti_root, seq):
     assert len(np.unique(tracklet)) > 2 * len(np.unique(segment))  # merging had work to do
     pairs = set(zip(track.tolist(), segment.tolist(), strict=True))
     assert len(pairs) == len(np.unique(track)) == len(np.unique(segment))  # same partition
+
+
+def test_float32_features_give_the_float64_answer():
+    rng = np.random.default_rng(4)
+    k = 60
+    trk = np.repeat(np.arange(k), 4)
+    fr = np.repeat(rng.integers(0, 80, k), 4) + np.tile(np.arange(4), k)
+    f = rng.standard_normal((3, 16))[np.arange(k) % 3][trk] + 0.5 * rng.standard_normal((4 * k, 16))
+    cls = np.ones(4 * k, int)
+    labels64 = merge_tracklets(f, trk, fr, cls, theta_merge=0.6)
+    labels32 = merge_tracklets(f.astype(np.float32), trk, fr, cls, theta_merge=0.6)
+    assert labels64.max() < k - 10  # there were merges
+    np.testing.assert_array_equal(labels32, labels64)
