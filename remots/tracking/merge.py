@@ -26,16 +26,19 @@ Choices this module makes, where the paper leaves room:
   ``Distance(A u B, C) = min(Distance(A, C), Distance(B, C))``. The appearance distance is kept
   apart from the constraints, so a pair that was too far apart in time becomes admissible when
   one side grows towards the other (an inf in a single matrix would forbid it for ever).
-  Consequence: within every output track, consecutive frames are at most theta_t apart.
+  Consequence: in every output track, frames of different short tracklets never coincide,
+  and consecutive frames are at most theta_t apart except across a hole that was already
+  inside one short tracklet.
 * **Cut.** The closest admissible pair is merged while its distance is <= ``1 - theta_merge``;
   clustering stops when no admissible pair is that close. Ties go to the pair of smallest
   (representative) tracklet indices, so the result is deterministic.
 
 Implementation: dense (K, K) appearance and gap matrices with a nearest-neighbour cache per row
 (the "generic" agglomerative algorithm): each merge costs O(K) vectorised work plus a full row
-scan only for the rows whose nearest neighbour was one of the merged clusters. Centroid linkage
-is not monotone (a merged cluster can be closer to a third one than either part was), which
-the cache handles because every changed entry is compared against it.
+scan only for the rows whose nearest neighbour was one of the merged clusters. The merge
+distances need not increase (a pair can become admissible only once one side has grown
+towards the other in time), which the cache handles because every changed entry is compared
+against it.
 """
 
 from __future__ import annotations
