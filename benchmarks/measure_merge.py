@@ -306,7 +306,7 @@ def main() -> None:
     from remots.datasets import load_split
     from remots.io.detections import read_detections_txt
     from remots.io.mots import read_mots_txt
-    from remots.tracking.merge_stage import _read_tracklet_of_detection
+    from remots.tracking.merge_stage import read_tracklet_of_detection
 
     # written in parallel by the encoder engineer (features/<phase>/<seq>.npy, computed if absent)
     ensure_features = importlib.import_module("remots.models.embedding").ensure_features
@@ -323,7 +323,7 @@ def main() -> None:
             run.detections(seq.name), frame_base=seq.frame_base, num_frames=seq.num_frames,
             image_size=seq.image_size,
         )
-        tracklet = _read_tracklet_of_detection(run.short_meta(seq.name), len(dets))
+        tracklet = read_tracklet_of_detection(run.short_meta(seq.name), len(dets))
         tracklet = np.where([d.class_id in set(cfg.data.classes) for d in dets], tracklet, -1)
         features = ensure_features(cfg, run, cfg.merge.features, seq, dets)
         inputs[seq.name] = (dets, tracklet, np.asarray(features))

@@ -264,7 +264,9 @@ def merge_record(seq, result: MergeResult, *, theta_t: int, features: str) -> di
     }
 
 
-def _read_tracklet_of_detection(path, num_detections: int) -> np.ndarray:
+def read_tracklet_of_detection(path, num_detections: int) -> np.ndarray:
+    """``tracklet_of_detection`` (one int per detection, -1 = none) from the short tracker's
+    ``tracklets_short/<seq>.json``, checked against the number of detections."""
     if not path.is_file():
         raise InputError("short tracklets not found: run `track.py stage=short` first", path)
     try:
@@ -301,7 +303,7 @@ def merge_one_sequence(cfg, run: RunFolder, seq) -> bool:
         image_size=seq.image_size,
     )
     meta_path = run.short_meta(seq.name)
-    tracklet = _read_tracklet_of_detection(meta_path, len(detections))
+    tracklet = read_tracklet_of_detection(meta_path, len(detections))
     allowed = cfg.data.get("classes")
     if allowed:
         allowed_set = {int(c) for c in allowed}
