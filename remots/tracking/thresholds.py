@@ -12,3 +12,184 @@ from __future__ import annotations
 
 # ----------------------------------------------------------------------------- theta_merge
 # (section 2.5, owned by the long-term merge)
+#
+# theta_merge (Fig. 5) is where the similarity histogram of *different* objects (pairs of masks
+# of one class in one frame) and that of *the same* object (pairs of masks in one short
+# tracklet) separate, measured with the inter-phase features. Clustering cuts at
+# 1 - theta_merge (remots.tracking.merge).
+
+THETA_MERGE_METHODS = ("min_error", "normal_crossing")
+
+
+def pairwise_similarities_within(features, group_of_detection, *, max_pairs=None, rng=None):
+    """Cosine similarities of every pair of detections that share a group, ``(P,)`` float64.
+
+    With group = tracklet these are the intra-tracklet similarities (same object); with group =
+    (frame, class) the intra-frame ones (different objects). Detections in group -1 are left
+    out. Pairs ``i < j`` come group by group in increasing group id. When there are more than
+    ``max_pairs``, a uniform sample of ``max_pairs`` of them is kept (drawn with ``rng``, a
+    ``np.random.Generator``; seed 0 when None), in the same order.
+
+    Args:
+        features: ``(N, D)`` appearance features (normalised here).
+        group_of_detection: ``(N,)`` int group of each detection.
+    """
+    import numpy as np
+
+    features = np.asarray(features, dtype=np.float64)
+    group = np.asarray(group_of_detection, dtype=np.int64)
+    if features.ndim != 2 or group.shape != (len(features),):
+        raise ValueError(
+            f"features (N, D) and groups (N,) expected, got {features.shape} and {group.shape}"
+        )
+    keep = group >= 0
+    features, group = features[keep], group[keep]
+    features = features / np.linalg.norm(features, axis=1, keepdims=True)
+    order = np.argsort(group, kind="stable")
+    _, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
+    parts = []
+    for start, count in zip(starts, counts, strict=True):
+        if count < 2:
+            continue
+        f = features[order[start : start + count]]
+        parts.append((f @ f.T)[np.triu_indices(count, 1)])
+    sims = np.concatenate(parts) if parts else np.zeros(0, np.float64)
+    if max_pairs is not None and len(sims) > max_pairs:
+        rng = np.random.default_rng(0) if rng is None else rng
+        sims = sims[np.sort(rng.choice(len(sims), size=int(max_pairs), replace=False))]
+    return np.clip(sims, -1.0, 1.0)
+
+
+def intra_tracklet_similarities(features, tracklet_of_detection, *, max_pairs=None, rng=None):
+    """Cosine similarities of pairs of detections in the same short tracklet (Fig. 5, the
+    same-object histogram), ``(P,)``; see ``pairwise_similarities_within``."""
+    return pairwise_similarities_within(
+        features, tracklet_of_detection, max_pairs=max_pairs, rng=rng
+    )
+
+
+def estimate_theta_merge(intra_frame_sims, intra_tracklet_sims, *, method="min_error") -> float:
+    """theta_merge: the similarity that separates different objects from the same object.
+
+    Methods:
+        ``"min_error"`` (default, no distributional assumption): the threshold t that minimises
+        the misclassified mass of the two histograms, each normalised to 1,
+        ``P_frame(sim >= t) + P_tracklet(sim < t)``, found exactly over every sample value. The
+        error is constant between consecutive sample values; the midpoint of the best such
+        interval is returned (the lowest one on ties).
+        ``"normal_crossing"``: fit a normal to each histogram and return the point between the
+        two means where the fitted densities are equal (the Bayes boundary for equal priors).
+        When the densities do not cross between the means (very unequal spreads), the point
+        equally many standard deviations from both means, ``(mu_f s_t + mu_t s_f)/(s_f + s_t)``.
+
+    Args:
+        intra_frame_sims: ``(P1,)`` similarities of pairs of different objects.
+        intra_tracklet_sims: ``(P2,)`` similarities of pairs of the same object.
+    """
+    import numpy as np
+
+    a = np.asarray(intra_frame_sims, dtype=np.float64).ravel()
+    b = np.asarray(intra_tracklet_sims, dtype=np.float64).ravel()
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(
+            f"theta_merge needs both histograms: {len(a)} intra-frame and {len(b)} "
+            "intra-tracklet similarities"
+        )
+    if method not in THETA_MERGE_METHODS:
+        raise ValueError(f"method must be one of {THETA_MERGE_METHODS}, not {method!r}")
+    if b.mean() <= a.mean():
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "intra-tracklet similarities (mean %.3f) are not above intra-frame ones (mean %.3f): "
+            "the features do not separate objects; theta_merge is unreliable",
+            b.mean(),
+            a.mean(),
+        )
+    if method == "min_error":
+        return _theta_min_error(a, b)
+    return _theta_normal_crossing(a, b)
+
+
+def _theta_min_error(a, b) -> float:
+    import numpy as np
+
+    a, b = np.sort(a), np.sort(b)
+    values = np.unique(np.concatenate([a, b]))
+    # threshold t in (values[i-1], values[i]]: P(a >= t) and P(b < t) as at t = values[i];
+    # the last candidate (above every value) is values[-1] + 1
+    candidates = np.append(values, values[-1] + 1.0)
+    error = (len(a) - np.searchsorted(a, candidates, "left")) / len(a)
+    error += np.searchsorted(b, candidates, "left") / len(b)
+    i = int(np.argmin(error))
+    if i == 0:
+        return float(values[0])
+    if i == len(values):
+        return float(values[-1])
+    return float((values[i - 1] + values[i]) / 2)
+
+
+def _theta_normal_crossing(a, b) -> float:
+    import numpy as np
+
+    mu_a, mu_b = a.mean(), b.mean()
+    s_a, s_b = a.std(), b.std()
+    if s_a == 0 or s_b == 0:
+        return float((mu_a + mu_b) / 2)
+    lo, hi = min(mu_a, mu_b), max(mu_a, mu_b)
+    qa, qb = 1 / (2 * s_a**2), 1 / (2 * s_b**2)
+    # log N(t; mu_a, s_a) = log N(t; mu_b, s_b) as A t^2 + B t + C = 0
+    coeffs = [
+        qa - qb,
+        -2 * mu_a * qa + 2 * mu_b * qb,
+        mu_a**2 * qa - mu_b**2 * qb + np.log(s_a / s_b),
+    ]
+    roots = np.roots(coeffs) if abs(coeffs[0]) > 1e-12 else np.array([-coeffs[2] / coeffs[1]])
+    roots = roots[np.isreal(roots)].real
+    inside = roots[(roots >= lo) & (roots <= hi)]
+    if len(inside):
+        return float(inside[np.argmin(np.abs(inside - (lo + hi) / 2))])
+    return float((mu_a * s_b + mu_b * s_a) / (s_a + s_b))
+
+
+def plot_theta_merge(
+    path, intra_frame_sims, intra_tracklet_sims, theta_merge, *, title=None, bins=50
+):
+    """Fig. 5: the intra-frame and intra-tracklet similarity histograms (densities), their
+    fitted normals, and theta_merge; written atomically as PNG (matplotlib Agg, no pyplot)."""
+    import io
+
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from remots.io.atomic import atomic_write_bytes
+
+    a = np.asarray(intra_frame_sims, dtype=np.float64)
+    b = np.asarray(intra_tracklet_sims, dtype=np.float64)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    edges = np.linspace(-1.0, 1.0, bins + 1)
+    x = np.linspace(-1.0, 1.0, 400)
+    for sims, label, color in (
+        (a, "intra-frame (different objects)", "tab:red"),
+        (b, "intra-tracklet (same object)", "tab:blue"),
+    ):
+        if len(sims) == 0:
+            continue
+        label = f"{label}, n={len(sims)}"
+        ax.hist(sims, bins=edges, density=True, alpha=0.45, color=color, label=label)
+        if len(sims) > 1 and sims.std() > 0:
+            mu, sd = sims.mean(), sims.std()
+            ax.plot(x, np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), color=color)
+    ax.axvline(theta_merge, color="k", linestyle="--", label=f"theta_merge = {theta_merge:.3f}")
+    ax.set_xlabel("cosine similarity")
+    ax.set_ylabel("density")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    atomic_write_bytes(path, buf.getvalue())
