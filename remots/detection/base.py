@@ -78,7 +78,12 @@ class Ensemble(Detector):
         out: list[Instance] = []
         for k, member in enumerate(self.members):
             dets = member(seq)
-            log.info("%s: member %d (%s) gave %d detections", seq.name, k,
-                     type(member).__name__, len(dets))
+            log.info(
+                "%s: member %d (%s) gave %d detections",
+                seq.name,
+                k,
+                type(member).__name__,
+                len(dets),
+            )
             out.extend(dets)
         return [d.with_(obj_id=k) for k, d in enumerate(out)]

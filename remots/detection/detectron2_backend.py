@@ -97,9 +97,7 @@ class Detectron2MaskRCNN(FrameDetector):
             [cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MIN_SIZE_TEST], cfg.INPUT.MAX_SIZE_TEST
         )
         self.input_format = cfg.INPUT.FORMAT
-        self.label_map = {
-            int(k): int(v) for k, v in (label_map or DETECTRON2_COCO_TO_MOTS).items()
-        }
+        self.label_map = {int(k): int(v) for k, v in (label_map or DETECTRON2_COCO_TO_MOTS).items()}
 
     def detect_batch(self, images: Sequence[np.ndarray], frames: Sequence[int]) -> list[Instance]:
         torch = self._torch

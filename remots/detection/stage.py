@@ -64,8 +64,11 @@ def run_detect(cfg: DictConfig) -> dict[str, int]:
     names = {s.name for s in todo}
     for s in sequences:
         if s.name not in names:
-            log.info("%s: %s exists, skipped (detector.overwrite=true redoes it)", s.name,
-                     run.detections(s.name))
+            log.info(
+                "%s: %s exists, skipped (detector.overwrite=true redoes it)",
+                s.name,
+                run.detections(s.name),
+            )
     written: dict[str, int] = {}
     if not todo:
         return written

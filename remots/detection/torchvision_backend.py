@@ -130,9 +130,7 @@ class TorchvisionMaskRCNN(FrameDetector):
         return out
 
 
-def build_maskrcnn(
-    name: str, weights: str | None, *, seed: int = 0, **kwargs
-) -> torch.nn.Module:
+def build_maskrcnn(name: str, weights: str | None, *, seed: int = 0, **kwargs) -> torch.nn.Module:
     """Build torchvision's ``name`` with ``weights`` (None, a local file, or a weights name)."""
     import torchvision
 
@@ -155,8 +153,8 @@ def build_maskrcnn(
         return net
     try:
         enum = torchvision.models.get_model_weights(builder)
-        resolved = enum[weights] if weights in enum.__members__ else torchvision.models.get_weight(
-            weights
+        resolved = (
+            enum[weights] if weights in enum.__members__ else torchvision.models.get_weight(weights)
         )
     except (KeyError, ValueError, AttributeError):
         raise ConfigError(
