@@ -143,7 +143,10 @@ def build_maskrcnn(name: str, weights: str | None, *, seed: int = 0, **kwargs) -
             state = torch.load(str(weights), map_location="cpu", weights_only=True)
             if isinstance(state, dict):
                 state = state.get("model", state.get("state_dict", state))
-            missing, unexpected = net.load_state_dict(state, strict=False)
+            try:
+                missing, unexpected = net.load_state_dict(state, strict=False)
+            except RuntimeError as err:  # shapes that do not fit
+                raise ConfigError(f"weights file {weights} does not fit {name}: {err}") from None
             if missing or unexpected:
                 raise ConfigError(
                     f"weights file {weights} does not fit {name}: {len(missing)} missing keys "
