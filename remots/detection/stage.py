@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 from tqdm.auto import tqdm
 
 from remots.artifacts import RunFolder
@@ -31,7 +32,10 @@ def build_detector(detector_cfg: DictConfig):
     """Instantiate the backend of ``cfg.detector`` (without the stage's own keys)."""
     from hydra.utils import instantiate
 
-    node = OmegaConf.to_container(detector_cfg, resolve=True)
+    try:
+        node = OmegaConf.to_container(detector_cfg, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as err:
+        raise ConfigError(f"detector.{err.full_key} must be set (it is ???)") from None
     for key in STAGE_KEYS:
         node.pop(key, None)
     if "_target_" not in node:
@@ -50,6 +54,11 @@ def fusion_kwargs(cfg: DictConfig) -> dict:
         fusion["classes"] = cfg.data.get("classes")
     if fusion["classes"] is not None:
         fusion["classes"] = [int(c) for c in fusion["classes"]]
+    for key in ("score_threshold", "iom_threshold"):
+        if key in fusion and not 0.0 <= float(fusion[key]) <= 1.0:
+            raise ConfigError(f"detector.fusion.{key}={fusion[key]} is not in [0, 1]")
+    if int(fusion.get("min_area", 0)) < 0:
+        raise ConfigError(f"detector.fusion.min_area={fusion['min_area']} is negative")
     return fusion
 
 

@@ -145,3 +145,21 @@ def test_torchvision_stage_on_real_frames(shared_data, tmp_path):
     # renumbered: frame order, then descending score
     keys = [(d.frame, -d.score) for d in dets]
     assert keys == sorted(keys)
+
+
+def test_config_errors_name_the_key(tmp_path):
+    from remots.detection.stage import build_detector, fusion_kwargs
+    from remots.errors import ConfigError
+
+    cfg = compose_track(["detector=detectron2"])
+    with pytest.raises(ConfigError, match=r"detector.weights must be set"):
+        build_detector(cfg.detector)
+    cfg = compose_track(["detector.fusion.iom_threshold=1.5"])
+    with pytest.raises(ConfigError, match=r"iom_threshold=1.5 is not in \[0, 1\]"):
+        fusion_kwargs(cfg)
+    cfg = compose_track(["+detector.fusion.nms=iou"])
+    with pytest.raises(ConfigError, match=r"unknown detector.fusion keys \['nms'\]"):
+        fusion_kwargs(cfg)
+    # classes default to the dataset's
+    cfg = compose_track(["detector.fusion.classes=null", "data=kitti_mots"])
+    assert fusion_kwargs(cfg)["classes"] == [1, 2]
