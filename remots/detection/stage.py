@@ -35,7 +35,7 @@ def build_detector(detector_cfg: DictConfig):
     try:
         node = OmegaConf.to_container(detector_cfg, resolve=True, throw_on_missing=True)
     except MissingMandatoryValue as err:
-        raise ConfigError(f"detector.{err.full_key} must be set (it is ???)") from None
+        raise ConfigError(f"{err.full_key} must be set (it is ??? in the config)") from None
     for key in STAGE_KEYS:
         node.pop(key, None)
     if "_target_" not in node:

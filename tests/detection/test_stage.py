@@ -152,7 +152,7 @@ def test_config_errors_name_the_key(tmp_path):
     from remots.errors import ConfigError
 
     cfg = compose_track(["detector=detectron2"])
-    with pytest.raises(ConfigError, match=r"detector.weights must be set"):
+    with pytest.raises(ConfigError, match=r"^detector.weights must be set"):
         build_detector(cfg.detector)
     cfg = compose_track(["detector.fusion.iom_threshold=1.5"])
     with pytest.raises(ConfigError, match=r"iom_threshold=1.5 is not in \[0, 1\]"):
