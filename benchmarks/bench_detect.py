@@ -110,7 +110,7 @@ def bench_fusion(repeats: int) -> None:
         )
 
 
-def bench_detector(num_frames: int, devices: list[str]) -> None:
+def bench_detector(num_frames: int, devices: list[str], detections_per_img: int = 100) -> None:
     if not FRAMES.is_dir():
         print(f"\n(no {FRAMES}: detector benchmark skipped)")
         return
@@ -140,6 +140,7 @@ def bench_detector(num_frames: int, devices: list[str]) -> None:
                 min_size=min_size,
                 max_size=max_size,
                 box_score_thresh=0.0,
+                detections_per_img=detections_per_img,
                 num_classes=3,
                 label_map={1: 2, 2: 1},
                 progress=False,
@@ -163,14 +164,19 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=4, help="frames for the detector runs")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of each fusion timing")
+    parser.add_argument(
+        "--detections-per-img", type=int, default=100, help="masks per frame (torchvision: 100)"
+    )
     parser.add_argument("--skip-detector", action="store_true")
+    parser.add_argument("--skip-fusion", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} CPU threads, cv2 {cv2.__version__}")
-    bench_fusion(args.repeats)
+    if not args.skip_fusion:
+        bench_fusion(args.repeats)
     if not args.skip_detector:
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        bench_detector(args.frames, devices)
+        bench_detector(args.frames, devices, args.detections_per_img)
 
 
 if __name__ == "__main__":
