@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 ROOTS = ["track", "train"]
@@ -16,8 +16,15 @@ def options(group):
 
 
 def compose_cfg(root, overrides=()):
+    """Compose like @hydra.main does, with the hydra node set so ${hydra:...} resolves."""
+    from hydra.core.hydra_config import HydraConfig
+
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name=root, overrides=list(overrides), return_hydra_config=False)
+        cfg = compose(config_name=root, overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 @pytest.mark.parametrize("root", ROOTS)

@@ -92,7 +92,7 @@ def test_changed_merge_config_reruns_merge_and_eval_only(tmp_path):
     user_file.write_text("mine")
     stale = tmp_path / "r" / "results" / "a.json"
     calls(tmp_path)
-    cfg2 = make_cfg(tmp_path, "+merge.theta_t=30")
+    cfg2 = make_cfg(tmp_path, "merge.theta_t=30")
     # the fake merge writes results/a.json again; make it not, to see the stale one removed
     with open_dict(cfg2):
         cfg2.stage.overrides.merge.fn = "tests.test_pipeline.fake_merge_txt_only"
@@ -137,7 +137,7 @@ def test_sweep_job_reuses_the_base_run_up_to_the_first_changed_stage(tmp_path):
     base = make_cfg(tmp_path)
     pipeline.run_stages(base, list(pipeline.STAGE_NAMES))
     calls(tmp_path)
-    job = make_cfg(tmp_path, "paths.run_dir=" + str(tmp_path / "job1"), "+merge.theta_t=5")
+    job = make_cfg(tmp_path, "paths.run_dir=" + str(tmp_path / "job1"), "merge.theta_t=5")
     with open_dict(job):
         job.stage.reuse_from = str(tmp_path / "r")
     status = pipeline.run_stages(job, list(pipeline.STAGE_NAMES))
