@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from remots import masks
-from remots.detection.fusion import exclusive_masks, fuse_frame, iom_nms
+from remots.detection.fusion import fuse_frame, iom_nms
 from remots.detection.torchvision_backend import TorchvisionMaskRCNN
 from remots.io.layouts import load_frame_folder
 from remots.io.mots import Instance
@@ -68,7 +68,7 @@ def bench_fusion(repeats: int) -> None:
     print(f"\nFusion per frame at 1920x1080 (median of {repeats} runs, ms)")
     header = (
         f"{'masks':>5} | {'kept':>4} | {'IoM matrix':>10} | {'IoM-NMS':>8} | "
-        f"{'exclusive':>9} | {'(decoding)':>10} | {'fuse_frame':>10} | "
+        f"{'exclusive':>9} | {'fuse_frame':>10} | "
         f"{'dense pixel_iom pairs':>21}"
     )
     print(header)
@@ -84,10 +84,6 @@ def bench_fusion(repeats: int) -> None:
         keep = iom_nms(rles, scores, iom_threshold=0.5)
         kept = [rles[k] for k in keep]
         t_excl = median_time(
-            lambda kept=kept, keep=keep, scores=scores: exclusive_masks(kept, scores[keep]),
-            repeats,
-        )
-        t_excl_dense = median_time(
             lambda kept=kept, keep=keep, scores=scores: masks.make_exclusive(kept, scores[keep]),
             repeats,
         )
@@ -105,7 +101,7 @@ def bench_fusion(repeats: int) -> None:
             dense_cell = f"{1000 * (time.perf_counter() - t0):.1f}"
         print(
             f"{n:>5} | {len(fused):>4} | {1000 * t_iom:>10.2f} | {1000 * t_nms:>8.2f} | "
-            f"{1000 * t_excl:>9.2f} | {1000 * t_excl_dense:>10.2f} | {1000 * t_fuse:>10.2f} | "
+            f"{1000 * t_excl:>9.2f} | {1000 * t_fuse:>10.2f} | "
             f"{dense_cell:>21}"
         )
 

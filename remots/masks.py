@@ -123,11 +123,26 @@ def overlapping_pairs(rles: Sequence[RLE]) -> list[tuple[int, int]]:
     return list(zip(i.tolist(), j.tolist(), strict=True))
 
 
-def make_exclusive(rles: Sequence[RLE], scores: Sequence[float]) -> list[RLE]:
-    """Give every shared pixel to the most confident mask that covers it (paper, section 2.1).
+def complement(rle: RLE) -> RLE:
+    """The pixels outside ``rle``, computed on the run lengths (no decoding).
 
-    Returns new RLEs in the input order; masks that share no pixel are returned unchanged. Ties in
-    score go to the earlier mask, so the result does not depend on sort stability.
+    A compressed RLE alternates runs of 0s and 1s starting with 0s; the complement is the same
+    runs starting with 1s, so a leading run of zero length is dropped or one is added.
+    """
+    height, width = rle["size"]
+    counts = rle_counts(rle_to_string(rle)).tolist()
+    counts = counts[1:] if counts and counts[0] == 0 else [0, *counts]
+    return mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
+
+
+def make_exclusive(rles: Sequence[RLE], scores: Sequence[float]) -> list[RLE]:
+    """Give every shared pixel to the most confident mask that covers it (paper, section 2.1:
+    "we only keep the mask with the top confident score for each overlapping area").
+
+    Mask i becomes ``i AND NOT (union of the stronger masks overlapping i)``, the complement
+    taken on the run lengths, so no frame is decoded. Returns new RLEs in the input order; masks
+    that share no pixel with a stronger one are returned unchanged. Ties in score go to the
+    earlier mask, so the result does not depend on sort stability.
     """
     rles = list(rles)
     if len(rles) < 2:
@@ -145,9 +160,8 @@ def make_exclusive(rles: Sequence[RLE], scores: Sequence[float]) -> list[RLE]:
         stronger = np.flatnonzero((inter[i] > 0) & (rank < rank[i]))
         if len(stronger) == 0:
             continue
-        mine = decode_one(rles[i]).astype(bool)
-        taken = decode_one(union([rles[j] for j in stronger])).astype(bool)
-        out[i] = encode(mine & ~taken)[0]
+        taken = union([rles[j] for j in stronger])
+        out[i] = mask_utils.merge([rles[i], complement(taken)], intersect=True)
     return out
 
 

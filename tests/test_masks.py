@@ -94,3 +94,22 @@ def test_rle_counts_matches_pycocotools_and_rejects_garbage():
         masks.rle_counts("a b")
     with pytest.raises(ValueError, match="pixels"):
         masks.rle_from_string(masks.rle_to_string(masks.encode(np.ones((4, 4), np.uint8))[0]), 5, 5)
+
+
+def test_complement_on_run_lengths():
+    m = np.zeros((4, 5), np.uint8)
+    m[0:2, 1:3] = 1
+    for mask in (m, 1 - m, np.zeros_like(m), np.ones_like(m)):
+        np.testing.assert_array_equal(masks.decode_one(masks.complement(masks.encode(mask)[0])),
+                                      1 - mask)
+
+
+def test_make_exclusive_with_a_full_image_mask_and_ties():
+    dense = np.zeros((3, 6, 7), np.uint8)
+    dense[0] = 1  # covers everything: its complement is empty
+    dense[1, 0, 0] = 1  # starts with a 1 pixel: its runs start with a zero-length run
+    dense[2, 2:5, 2:6] = 1
+    out = masks.decode(masks.make_exclusive(masks.encode(dense), [0.5, 0.9, 0.5]))
+    assert out[1, 0, 0] == 1 and out[0, 0, 0] == 0  # higher score keeps the pixel
+    assert out[0, 3, 3] == 1 and out[2, 3, 3] == 0  # a tie goes to the earlier mask
+    assert out.sum(axis=0).min() == 1 and out.sum(axis=0).max() == 1

@@ -9,7 +9,7 @@ mask. Per frame, in order:
 1. ``filter_detections``: drop scores under ``score_threshold`` and classes outside ``classes``;
 2. ``iom_nms``: greedy NMS by descending score; a mask is suppressed when its IoM with an
    already kept mask (of the same class unless ``class_aware=False``) exceeds ``iom_threshold``;
-3. ``exclusive_masks``: every pixel shared by kept masks goes to the highest score
+3. ``remots.masks.make_exclusive``: every pixel shared by kept masks goes to the highest score
    (across classes: a MOTS frame holds at most one object per pixel);
 4. drop masks whose remaining area is under ``min_area`` pixels.
 
@@ -94,57 +94,6 @@ def iom_nms(
     return np.flatnonzero(kept)
 
 
-def complement(rle: masks.RLE) -> masks.RLE:
-    """The pixels outside ``rle``, computed on the run lengths (no decoding).
-
-    A compressed RLE alternates runs of 0s and 1s starting with 0s; the complement is the same
-    runs starting with 1s, so a leading run of zero length is dropped or one is added.
-    """
-    height, width = rle["size"]
-    counts = masks.rle_counts(masks.rle_to_string(rle)).tolist()
-    counts = counts[1:] if counts and counts[0] == 0 else [0, *counts]
-    return mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
-
-
-def exclusive_masks(
-    rles: Sequence[masks.RLE], scores: Sequence[float] | np.ndarray
-) -> list[masks.RLE]:
-    """Give every pixel covered by several masks to the most confident one (paper, section 2.1:
-    "we only keep the mask with the top confident score for each overlapping area").
-
-    Same result as ``remots.masks.make_exclusive`` (ties in score go to the earlier mask), but
-    on RLE only: mask i becomes ``i AND NOT (union of the stronger masks overlapping i)`` with
-    the complement taken on the run lengths, so no 1080p frame is ever decoded.
-
-    Args:
-        rles: ``N`` masks of one image.
-        scores: ``(N,)`` confidences.
-
-    Returns:
-        ``N`` RLEs in input order; a mask that shares no pixel with a stronger one is returned
-        unchanged (the same object).
-    """
-    rles = list(rles)
-    if len(rles) < 2:
-        return rles
-    scores = np.asarray(scores, np.float64)
-    inter = masks.intersection_matrix(rles, rles)
-    np.fill_diagonal(inter, 0)
-    if not inter.any():
-        return rles
-    order = np.lexsort((np.arange(len(rles)), -scores))
-    rank = np.empty(len(rles), np.int64)
-    rank[order] = np.arange(len(rles))
-    out = list(rles)
-    for i in np.flatnonzero(inter.any(axis=1)):
-        stronger = np.flatnonzero((inter[i] > 0) & (rank < rank[i]))
-        if len(stronger) == 0:
-            continue
-        taken = masks.union([rles[j] for j in stronger])
-        out[i] = mask_utils.merge([rles[i], complement(taken)], intersect=True)
-    return out
-
-
 def fuse_frame(
     detections: Sequence[Instance],
     *,
@@ -173,7 +122,7 @@ def fuse_frame(
     class_ids = np.array([d.class_id for d in dets]) if class_aware else None
     keep = iom_nms(rles, scores, iom_threshold=iom_threshold, class_ids=class_ids)
     keep = keep[np.lexsort((keep, -scores[keep]))]
-    exclusive = exclusive_masks([rles[k] for k in keep], scores[keep])
+    exclusive = masks.make_exclusive([rles[k] for k in keep], scores[keep])
     areas = masks.area(exclusive)
     minimum = max(int(min_area), 1)
     return [

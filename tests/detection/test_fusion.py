@@ -8,8 +8,6 @@ import pytest
 
 from remots import masks
 from remots.detection.fusion import (
-    complement,
-    exclusive_masks,
     filter_detections,
     fuse_detections,
     fuse_frame,
@@ -263,27 +261,3 @@ def test_fusion_of_dilated_real_kitti_masks_is_pixel_exclusive_and_trackeval_rea
     write_mots_txt(tracker_dir / f"{seq.name}.txt", unfused, frame_base=0)
     with pytest.raises(TrackEvalException, match="overlapping"):
         KittiMOTS(config).get_raw_seq_data("fused", seq.name)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_exclusive_masks_on_rle_equals_the_decoding_make_exclusive(seed):
-    rng = np.random.default_rng(seed)
-    h, w, n = 30, 45, 12
-    dense = np.zeros((n, h, w), np.uint8)
-    for k in range(n):
-        y, x = rng.integers(0, h), rng.integers(0, w)
-        dense[k, y : y + rng.integers(1, 15), x : x + rng.integers(1, 20)] = 1
-    dense[0] = 1  # a mask covering the whole image (its complement is empty)
-    dense[1, 0, 0] = 1  # masks starting with a 1 pixel: run lengths start with a zero run
-    scores = np.round(rng.uniform(0, 1, n), 1)  # ties happen
-    rles = masks.encode(dense)
-    got = exclusive_masks(rles, scores)
-    expected = masks.make_exclusive(rles, scores)
-    np.testing.assert_array_equal(masks.decode(got), masks.decode(expected))
-    assert masks.decode(got).sum(axis=0).max() == 1
-
-
-def test_complement_on_run_lengths():
-    m = box_mask((4, 5), (0, 2), (1, 3))
-    for mask in (m, 1 - m, np.zeros_like(m), np.ones_like(m)):
-        np.testing.assert_array_equal(masks.decode_one(complement(masks.encode(mask)[0])), 1 - mask)
