@@ -61,9 +61,10 @@ def gt_identity_of_detections(detections: list[Instance], gt: list[Instance]) ->
         if not gts:
             continue
         iou = masks.iou_matrix([detections[k].rle for k in idx], [g.rle for g in gts])
-        same_class = np.array([detections[k].class_id for k in idx])[:, None] == np.array(
-            [g.class_id for g in gts]
-        )[None, :]
+        same_class = (
+            np.array([detections[k].class_id for k in idx])[:, None]
+            == np.array([g.class_id for g in gts])[None, :]
+        )
         iou = np.where(same_class, iou, 0.0)
         rows, cols = linear_sum_assignment(-iou)
         for r, c in zip(rows, cols, strict=True):
@@ -189,8 +190,14 @@ def measure(sequences, inputs, *, classes, benchmark, theta_t, theta_merge, meth
         frames = np.array([d.frame for d in detections])
         variants["short tracklets"][seq.name] = results_from_tracks(detections, tracklet)[0]
         result = merge_short_tracklets(
-            detections, tracklet, features, theta_t=theta_t, theta_merge=theta_merge,
-            method=method, rng=np.random.default_rng(0), max_pairs=200_000,
+            detections,
+            tracklet,
+            features,
+            theta_t=theta_t,
+            theta_merge=theta_merge,
+            method=method,
+            rng=np.random.default_rng(0),
+            max_pairs=200_000,
         )
         thetas[seq.name] = result.theta_merge
         variants["merged (ReMOTS)"][seq.name] = (
@@ -228,8 +235,11 @@ def kitti_proxy_inputs(seq, rng, *, drop, cut, dim, identity_similarity, drift, 
     gt = [g for g in seq.gt if g.class_id != IGNORE]
     keep = rng.random(len(gt)) >= drop
     dets = renumber(
-        [g.with_(score=float(s)) for g, s, k in zip(gt, rng.uniform(0.5, 1, len(gt)), keep,
-                                                     strict=True) if k]
+        [
+            g.with_(score=float(s))
+            for g, s, k in zip(gt, rng.uniform(0.5, 1, len(gt)), keep, strict=True)
+            if k
+        ]
     )
     key = {(g.frame, g.rle["counts"]): g.obj_id for g in gt}
     identity = np.array([key[(d.frame, d.rle["counts"])] for d in dets])
@@ -288,14 +298,25 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         inputs = {
             seq.name: kitti_proxy_inputs(
-                seq, rng, drop=args.drop, cut=args.cut, dim=args.dim,
-                identity_similarity=args.identity_similarity, drift=args.drift, noise=args.noise,
+                seq,
+                rng,
+                drop=args.drop,
+                cut=args.cut,
+                dim=args.dim,
+                identity_similarity=args.identity_similarity,
+                drift=args.drift,
+                noise=args.noise,
             )
             for seq in sequences
         }
         rows, thetas = measure(
-            sequences, inputs, classes=(1, 2), benchmark="kitti_mots", theta_t=args.theta_t,
-            theta_merge=args.theta_merge, method=args.method or "min_error",
+            sequences,
+            inputs,
+            classes=(1, 2),
+            benchmark="kitti_mots",
+            theta_t=args.theta_t,
+            theta_merge=args.theta_merge,
+            method=args.method or "min_error",
         )
         print_table(rows, thetas)
         return
@@ -320,7 +341,9 @@ def main() -> None:
         if seq.gt is None:
             raise SystemExit(f"sequence {seq.name} has no GT: nothing to measure against")
         dets = read_detections_txt(
-            run.detections(seq.name), frame_base=seq.frame_base, num_frames=seq.num_frames,
+            run.detections(seq.name),
+            frame_base=seq.frame_base,
+            num_frames=seq.num_frames,
             image_size=seq.image_size,
         )
         tracklet = read_tracklet_of_detection(run.short_meta(seq.name), len(dets))
@@ -329,15 +352,20 @@ def main() -> None:
         inputs[seq.name] = (dets, tracklet, np.asarray(features))
         if run.results(seq.name).is_file():
             merged[seq.name] = read_mots_txt(
-                run.results(seq.name), frame_base=seq.frame_base, num_frames=seq.num_frames,
+                run.results(seq.name),
+                frame_base=seq.frame_base,
+                num_frames=seq.num_frames,
                 image_size=seq.image_size,
             )
     rows, thetas = measure(
-        sequences, inputs, classes=tuple(cfg.data.classes),
+        sequences,
+        inputs,
+        classes=tuple(cfg.data.classes),
         benchmark="kitti_mots" if cfg.data.layout == "kitti_mots" else "motschallenge",
         theta_t=int(cfg.merge.theta_t),
         theta_merge=args.theta_merge if args.theta_merge is not None else cfg.merge.theta_merge,
-        method=args.method or cfg.merge.method, merged=merged,
+        method=args.method or cfg.merge.method,
+        merged=merged,
     )
     print_table(rows, thetas)
 

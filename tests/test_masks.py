@@ -100,8 +100,9 @@ def test_complement_on_run_lengths():
     m = np.zeros((4, 5), np.uint8)
     m[0:2, 1:3] = 1
     for mask in (m, 1 - m, np.zeros_like(m), np.ones_like(m)):
-        np.testing.assert_array_equal(masks.decode_one(masks.complement(masks.encode(mask)[0])),
-                                      1 - mask)
+        np.testing.assert_array_equal(
+            masks.decode_one(masks.complement(masks.encode(mask)[0])), 1 - mask
+        )
 
 
 def test_make_exclusive_with_a_full_image_mask_and_ties():

@@ -22,7 +22,6 @@ import logging
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from pycocotools import mask as mask_utils
 from tqdm.auto import tqdm
 
 from remots import masks

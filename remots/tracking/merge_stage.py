@@ -254,9 +254,7 @@ def merge_record(seq, result: MergeResult, *, theta_t: int, features: str) -> di
         "num_short_tracklets": int((result.track_of_tracklet >= 0).sum()),
         "num_tracks": len(tracks),
         "tracks": tracks,
-        "merges": [
-            {"kept": a, "absorbed": b, "distance": d} for a, b, d in result.merges
-        ],
+        "merges": [{"kept": a, "absorbed": b, "distance": d} for a, b, d in result.merges],
         "histograms": {
             "intra_frame": summary(result.intra_frame_sims),
             "intra_tracklet": summary(result.intra_tracklet_sims),

@@ -228,8 +228,11 @@ def test_kitti_gt_cut_into_tracklets_is_merged_back(kitti_root, seq):
     the merge must return each GT track split only where it is absent for over theta_t frames."""
     from remots.io.mots import read_mots_txt
 
-    gt = [i for i in read_mots_txt(kitti_root / "instances_txt" / f"{seq}.txt", frame_base=0)
-          if i.class_id != 10]
+    gt = [
+        i
+        for i in read_mots_txt(kitti_root / "instances_txt" / f"{seq}.txt", frame_base=0)
+        if i.class_id != 10
+    ]
     rng = np.random.default_rng(7)
     obj = np.array([i.obj_id for i in gt])
     frames = np.array([i.frame for i in gt])

@@ -61,8 +61,12 @@ def setup(tmp_path, kitti_cut, monkeypatch):
     dets, identity, tracklet = kitti_cut
     data_root = tmp_path / "data"
     write_seqinfo(
-        data_root / "test" / "KITTI-0001", name="KITTI-0001", num_frames=NUM_FRAMES,
-        width=1242, height=375, fps=10,
+        data_root / "test" / "KITTI-0001",
+        name="KITTI-0001",
+        num_frames=NUM_FRAMES,
+        width=1242,
+        height=375,
+        fps=10,
     )
     run = RunFolder(tmp_path / "run")
     write_detections_txt(run.detections("KITTI-0001"), dets, frame_base=1)
@@ -139,8 +143,9 @@ def test_merge_stage_rebuilds_tracks_and_writes_valid_results(setup, kitti_cut):
         assert written == set(np.flatnonzero(np.isin(tracklet, t["short_tracklets"])).tolist())
         assert t["obj_id"] // 1000 == t["class_id"]
     for cls in (1, 2):  # obj ids of a class count up in order of first frame
-        tracks = sorted((t for t in record["tracks"] if t["class_id"] == cls),
-                        key=lambda t: t["obj_id"])
+        tracks = sorted(
+            (t for t in record["tracks"] if t["class_id"] == cls), key=lambda t: t["obj_id"]
+        )
         assert [t["obj_id"] for t in tracks] == [cls * 1000 + n + 1 for n in range(len(tracks))]
         assert [t["first_frame"] for t in tracks] == sorted(t["first_frame"] for t in tracks)
     assert (run.plots() / "theta_merge_KITTI-0001.png").stat().st_size > 1000
@@ -202,8 +207,13 @@ def test_results_from_tracks_numbers_by_first_frame_and_removes_overlaps():
     ]
     results, obj_id_of_track = results_from_tracks(dets, [1, 5, 1, 9, -1, 7])
     assert obj_id_of_track == {1: 2001, 5: 2002, 9: 1001, 7: 2003}
-    assert [(r.frame, r.obj_id) for r in results] == [(0, 2001), (0, 2002), (1, 2001), (2, 1001),
-                                                      (3, 2003)]
+    assert [(r.frame, r.obj_id) for r in results] == [
+        (0, 2001),
+        (0, 2002),
+        (1, 2001),
+        (2, 1001),
+        (3, 2003),
+    ]
     frame0 = {r.obj_id: masks.decode_one(r.rle) for r in results if r.frame == 0}
     assert frame0[2002].sum() == 8 and frame0[2001].sum() == 16  # 0.8 beats 0.6 on columns 2-3
     assert not (frame0[2001] & frame0[2002]).any()

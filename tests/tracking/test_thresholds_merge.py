@@ -59,9 +59,7 @@ def test_methods_find_the_bayes_boundary_of_two_normals(method):
         return stats.norm.pdf(t, 0.1, 0.15) - stats.norm.pdf(t, 0.7, 0.08)
 
     boundary = optimize.brentq(diff, 0.1, 0.7)
-    assert estimate_theta_merge(frame, tracklet, method=method) == pytest.approx(
-        boundary, abs=0.02
-    )
+    assert estimate_theta_merge(frame, tracklet, method=method) == pytest.approx(boundary, abs=0.02)
 
 
 def test_normal_crossing_equals_densities():
