@@ -1,0 +1,147 @@
+"""Peak memory of the short-term tracker and the merge against sequence length (issue: long videos).
+
+A synthetic sequence of ``--objects`` moving people-sized ellipses per frame is rendered frame by
+frame (streamed: never stored), its masks kept as RLE, with random unit features (N, 128)
+float32; the short tracker (DIS flow + warp + Eq. 1-2 + assignment) and then the merge (Eq. 3,
+centroid linkage) run over it. Each size runs in its own process so that its peak RSS is its own.
+
+    python benchmarks/bench_scale.py                      # 500, 1500, 3000 frames at 640x360
+    python benchmarks/bench_scale.py --frames 3000 --size 1280x720
+
+Memory should grow at most linearly with the number of masks and not with frames x frame size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def render_sequence(num_frames: int, num_objects: int, height: int, width: int, seed: int = 0):
+    """Detections (RLE) of ``num_objects`` ellipses moving and bouncing, and a frame generator."""
+    import cv2
+
+    from remots import masks
+    from remots.io.mots import Instance
+
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform([0, 0], [width, height], size=(num_objects, 2))
+    vel = rng.uniform(-3, 3, size=(num_objects, 2))
+    colours = rng.integers(0, 255, size=(num_objects, 3))
+    axes = (max(3, width // 80), max(6, height // 18))
+    centres = np.empty((num_frames, num_objects, 2))
+    for t in range(num_frames):
+        centres[t] = pos
+        pos = pos + vel
+        bounce = (pos < 0) | (pos > [width, height])
+        vel[bounce] *= -1
+        pos = np.clip(pos, 0, [width, height])
+
+    detections_by_frame = []
+    k = 0
+    for t in range(num_frames):
+        label = np.zeros((height, width), np.int32)
+        for j in range(num_objects):  # later objects are nearer: they cover earlier ones
+            cv2.ellipse(label, tuple(int(v) for v in centres[t, j]), axes, 0, 0, 360, j + 1, -1)
+        ids = np.unique(label)
+        ids = ids[ids > 0]
+        rles = masks.encode(label[None] == ids[:, None, None]) if len(ids) else []
+        frame_dets = []
+        for obj, rle in zip(ids, rles, strict=True):
+            frame_dets.append(Instance(t, k, 2, rle, 0.9))
+            k += 1
+        detections_by_frame.append(frame_dets)
+
+    def frames():
+        for t in range(num_frames):
+            img = np.full((height, width, 3), 90, np.uint8)
+            for j in range(num_objects):
+                c = tuple(int(v) for v in colours[j])
+                cv2.ellipse(img, tuple(int(v) for v in centres[t, j]), axes, 0, 0, 360, c, -1)
+            yield t, img
+
+    return detections_by_frame, frames, k
+
+
+def run_one(num_frames: int, num_objects: int, height: int, width: int) -> dict:
+    from remots.tracking.merge import merge_tracklets
+    from remots.tracking.short_term import track_short
+
+    t0 = time.perf_counter()
+    detections_by_frame, frames, n = render_sequence(num_frames, num_objects, height, width)
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(n, 128)).astype(np.float32)
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    t_render = time.perf_counter() - t0
+    rss_render = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    t0 = time.perf_counter()
+    tracklet_of_detection = track_short(
+        frames(), detections_by_frame, features, flow_method="dis", theta_short=None,
+        use_appearance=True,
+    )
+    t_short = time.perf_counter() - t0
+    rss_short = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # cut the tracklets every 25 frames, as occlusions and misses do, so the merge has work
+    frames_of = np.array([d.frame for f in detections_by_frame for d in f])
+    classes = np.array([d.class_id for f in detections_by_frame for d in f])
+    pieces = tracklet_of_detection * 1000 + frames_of // 25
+    _, tracklets = np.unique(pieces, return_inverse=True)
+    t0 = time.perf_counter()
+    merge_tracklets(features, tracklets, frames_of, classes, theta_merge=0.5, theta_t=15)
+    t_merge = time.perf_counter() - t0
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "frames": num_frames,
+        "size": f"{width}x{height}",
+        "masks": int(n),
+        "tracklets": int(tracklets.max() + 1),
+        "render_s": round(t_render, 1),
+        "short_s": round(t_short, 1),
+        "merge_s": round(t_merge, 1),
+        "rss_after_render_mib": round(rss_render),
+        "rss_after_short_mib": round(rss_short),
+        "peak_rss_mib": round(rss_peak),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, nargs="+", default=[500, 1500, 3000])
+    parser.add_argument("--objects", type=int, default=30)
+    parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    if args.one:
+        print(json.dumps(run_one(args.frames[0], args.objects, height, width)))
+        return
+    rows = []
+    for n in args.frames:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", "--frames", str(n), "--objects",
+             str(args.objects), "--size", args.size],
+            capture_output=True, text=True, check=True,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    cols = list(rows[0])
+    print(" | ".join(f"{c:>20}" for c in cols))
+    for r in rows:
+        print(" | ".join(f"{r[c]!s:>20}" for c in cols))
+    base = rows[0]
+    for r in rows[1:]:
+        print(
+            f"{r['frames']} frames: {r['masks'] / base['masks']:.2f}x the masks, "
+            f"{r['peak_rss_mib'] / base['peak_rss_mib']:.2f}x the peak RSS"
+        )
+
+
+if __name__ == "__main__":
+    main()
