@@ -37,6 +37,7 @@ import argparse
 import logging
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import cv2
@@ -62,14 +63,17 @@ from remots.tracking.thresholds import estimate_theta_short, intra_frame_similar
 
 log = logging.getLogger("measure_short")
 
-VARIANTS = {
-    "dis + app": {"flow_method": "dis", "use_appearance": True},
-    "farneback + app": {"flow_method": "farneback", "use_appearance": True},
-    "no flow + app": {"flow_method": None, "use_appearance": True},
-    "dis, IoU only": {"flow_method": "dis", "use_appearance": False},
-    "IoU only (baseline)": {"flow_method": None, "use_appearance": False},
+DIS_FULL = {"preset": "medium", "downscale": 1.0}
+DIS_HALF = {"preset": "medium", "downscale": 0.5}
+FARNEBACK_HALF = {"downscale": 0.5}
+VARIANTS = {  # name: (flow method, compute_flow keywords, use_appearance)
+    "dis (1.0) + app": ("dis", DIS_FULL, True),
+    "dis (0.5) + app": ("dis", DIS_HALF, True),
+    "farneback (0.5) + app": ("farneback", FARNEBACK_HALF, True),
+    "no flow + app": (None, {}, True),
+    "dis (0.5), IoU only": ("dis", DIS_HALF, False),
+    "IoU only (baseline)": (None, {}, False),
 }
-FLOW_KWARGS = {"dis": {"preset": "medium", "downscale": 1.0}, "farneback": {"downscale": 0.5}}
 
 
 # --------------------------------------------------------------------------- data
@@ -119,15 +123,16 @@ def render_kitti(out: Path, kitti_root: Path, sequences, max_frames: int, seed: 
     return out
 
 
-def detections_of(seq, *, drop: float, rng) -> list[Instance]:
+def detections_of(seq, *, drop: float, seed: int) -> list[Instance]:
+    """``<seq>/det/det.txt`` if the dataset has it, else GT masks with ``drop`` of them removed
+    (cached beside it as ``det/from_gt_drop<drop>_seed<seed>.txt``)."""
     det_path = seq.extra["seq_dir"] / "det" / "det.txt"
-    if det_path.is_file():
-        return read_detections_txt(det_path, frame_base=1, num_frames=seq.num_frames,
-                                   image_size=seq.image_size)
-    kept = [g for g in seq.gt if g.class_id in (CAR, PEDESTRIAN) and rng.random() >= drop]
-    dets = [g.with_(obj_id=k, score=1.0) for k, g in enumerate(kept)]
-    det_path.parent.mkdir(exist_ok=True)
-    write_detections_txt(det_path, dets, frame_base=1)
+    if not det_path.is_file():
+        det_path = seq.extra["seq_dir"] / "det" / f"from_gt_drop{drop:g}_seed{seed}.txt"
+        if not det_path.is_file():
+            rng = np.random.default_rng([seed, zlib.crc32(seq.name.encode())])
+            kept = [g for g in seq.gt if g.class_id in (CAR, PEDESTRIAN) and rng.random() >= drop]
+            write_detections_txt(det_path, [g.with_(score=1.0) for g in kept], frame_base=1)
     return read_detections_txt(det_path, frame_base=1, num_frames=seq.num_frames,
                                image_size=seq.image_size)
 
@@ -166,9 +171,11 @@ def hist_features(seq, detections) -> np.ndarray:
 
 
 def oracle_features(gt_id: np.ndarray, noise: float, rng) -> np.ndarray:
+    """One-hot GT identity (zeros for an unmatched detection) plus a random vector of norm
+    ``noise`` on average: same-identity cosine ~ 1 / (1 + noise^2)."""
     ids, index = np.unique(gt_id, return_inverse=True)
     feats = np.eye(len(ids) + 1)[index + 1] * (gt_id >= 0)[:, None]
-    return feats + rng.normal(0.0, noise, feats.shape)
+    return feats + rng.normal(0.0, noise / np.sqrt(feats.shape[1]), feats.shape)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -245,7 +252,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(args.seed)
     prepared = []
     for seq in sequences:
-        dets = detections_of(seq, drop=args.drop, rng=rng)
+        dets = detections_of(seq, drop=args.drop, seed=args.seed)
         gt_id = match_to_gt(seq, dets)
         feats = (hist_features(seq, dets) if args.features == "hist"
                  else oracle_features(gt_id, args.oracle_noise, rng))
@@ -261,12 +268,12 @@ def main(argv=None) -> None:
 
     rows = []
     for name in args.variants:
-        variant = VARIANTS[name]
+        method, flow_kwargs, use_appearance = VARIANTS[name]
         purities, frags, ntr, seconds, frames = [], [], 0, 0.0, 0
         per_class: dict[int, list[tuple[dict, dict]]] = {}
-        hota, ident = trackeval.metrics.HOTA(), trackeval.metrics.Identity()
+        quiet = {"PRINT_CONFIG": False}
+        hota, ident = trackeval.metrics.HOTA(quiet), trackeval.metrics.Identity(quiet)
         for seq, dets, gt_id, feats, theta in prepared:
-            method = variant["flow_method"]
             start = time.perf_counter()
             tracklets = track_short(
                 seq.iter_frames() if method else None,
@@ -274,9 +281,9 @@ def main(argv=None) -> None:
                 feats,
                 flow_method=method,
                 theta_short=theta,
-                use_appearance=variant["use_appearance"],
+                use_appearance=use_appearance,
                 use_flow=method is not None,
-                flow_kwargs=FLOW_KWARGS.get(method),
+                flow_kwargs=flow_kwargs,
             )
             seconds += time.perf_counter() - start
             frames += seq.num_frames

@@ -153,6 +153,19 @@ def split_label_map(label_map: np.ndarray, num_labels: int) -> list[masks.RLE]:
     return out
 
 
+def paint_label_map(rles: Sequence[masks.RLE], height: int, width: int) -> np.ndarray:
+    """``(H, W)`` uint16 map with label ``k + 1`` on the pixels of mask k (masks must not share
+    pixels; fewer than 65536), painted straight from the RLE runs without decoding any mask."""
+    diff = np.zeros(height * width + 1, np.int32)
+    for label, rle in enumerate(rles, start=1):
+        runs = masks.rle_counts(masks.rle_to_string(rle))
+        edges = np.cumsum(runs)
+        diff[edges[0::2][: len(runs) // 2]] += label  # a run of ones starts after each zero run
+        diff[edges[1::2]] -= label
+    flat = np.cumsum(diff[:-1], dtype=np.int32)
+    return np.ascontiguousarray(flat.astype(np.uint16).reshape(width, height).T)
+
+
 def warp_masks(rles: Sequence[masks.RLE], flow: np.ndarray) -> list[masks.RLE]:
     """Carry masks of frame t to frame t+1 along ``flow`` (backward remapping, nearest pixel).
 
@@ -177,17 +190,9 @@ def warp_masks(rles: Sequence[masks.RLE], flow: np.ndarray) -> list[masks.RLE]:
     map_y = grid_y + flow[..., 1]
     out: list[masks.RLE | None] = [None] * len(rles)
     for layer in _exclusive_layers(rles):
-        label_map = np.zeros((height, width), np.uint16)
-        # paint in chunks of < 65535 labels (uint16 is what cv2.remap takes with INTER_NEAREST)
-        for start in range(0, len(layer), 65535):
+        for start in range(0, len(layer), 65535):  # uint16 labels: what remap takes as nearest
             chunk = layer[start : start + 65535]
-            label_map[:] = 0
-            boxes = masks.bbox([rles[k] for k in chunk]).astype(np.int64)
-            for n, (k, (x, y, w, h)) in enumerate(zip(chunk, boxes, strict=True), start=1):
-                if w == 0 or h == 0:
-                    continue
-                m = masks.decode_one(rles[k])[y : y + h, x : x + w].astype(bool)
-                label_map[y : y + h, x : x + w][m] = n
+            label_map = paint_label_map([rles[k] for k in chunk], height, width)
             warped = cv2.remap(
                 label_map, map_x, map_y, interpolation=cv2.INTER_NEAREST,
                 borderMode=cv2.BORDER_CONSTANT, borderValue=0,

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from remots.artifacts import RunFolder
+from remots.errors import InputError
 from remots.io.atomic import atomic_write_json
 from remots.io.layouts import Sequence
 from remots.io.mots import CLASS_NAMES, Instance, group_by_frame, write_mots_txt
@@ -105,9 +106,12 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
         features = np.asarray(
             ensure_features(cfg, run, tracker.get("features_phase", "intra"), seq, detections)
         )
-        if len(features) != len(detections):
-            raise ValueError(
-                f"{seq.name}: {len(features)} feature rows for {len(detections)} detections"
+        phase = tracker.get("features_phase", "intra")
+        if features.ndim != 2 or len(features) != len(detections):
+            raise InputError(
+                f"{features.shape} features for {len(detections)} detections of {seq.name} "
+                "(expected one row per detection)",
+                run.features(phase, seq.name),
             )
         override = tracker.get("theta_short")
         if override is not None and not isinstance(override, float | int):

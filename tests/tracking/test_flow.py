@@ -134,3 +134,18 @@ def test_warped_box_masks_overlap_the_object_better_on_real_mot17_frames(shared_
     warped_iou = np.diag(masks.iou_matrix(warped, target))
     assert warped_iou.mean() > plain_iou.mean() + 0.04
     assert (warped_iou > plain_iou).mean() >= 0.75
+
+
+def test_paint_label_map_from_runs_matches_decoded_masks(kitti_root):
+    """Real KITTI MOTS masks of one frame (exclusive), painted from their RLE runs."""
+    from remots.io.mots import read_mots_txt
+    from remots.tracking.flow import paint_label_map
+
+    gt = read_mots_txt(kitti_root / "instances_txt" / "0019.txt", frame_base=0)
+    frame = [g for g in gt if g.frame == 30]
+    assert len(frame) >= 4
+    h, w = frame[0].height, frame[0].width
+    expected = np.zeros((h, w), np.uint16)
+    for n, g in enumerate(frame, start=1):
+        expected[masks.decode_one(g.rle).astype(bool)] = n
+    np.testing.assert_array_equal(paint_label_map([g.rle for g in frame], h, w), expected)

@@ -47,8 +47,12 @@ def test_associate_never_matches_an_infinite_edge():
     assert associate(np.array([[INF, 0.2], [INF, 0.3]])) == [(0, 1)]
     assert associate(np.array([[INF, INF], [INF, INF]])) == []
     assert associate(np.zeros((0, 3))) == []
-    # a finite solver value for inf must not make two cheap links lose to one: 2 links here
-    assert associate(np.array([[0.9, 0.95], [0.95, INF]])) == [(0, 1), (1, 0)]
+    # A leaves, C enters: B->B (0.2) is kept rather than the two poor links A->B, B->C, which a
+    # huge stand-in for inf would prefer (it maximises the number of links first)
+    #                 B     C
+    w = np.array([[0.9, INF],   # A
+                  [0.2, 0.7]])  # B
+    assert associate(w) == [(1, 0)]
 
 
 # ------------------------------------------------------------------------- short_term_cost
@@ -341,3 +345,25 @@ def test_real_kitti_masks_tracklets_are_pure_and_one_per_frame(kitti_root):
         if use_app:
             assert purity == 1.0
         assert purity > 0.95 and fragmentation < 1.5
+
+
+@pytest.mark.parametrize("flow", ["dis", "farneback", "none"])
+def test_track_config_composes_with_the_short_stage(flow):
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import get_method
+
+    from remots.tracking.short_stage import _flow_settings
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose(config_name="track", overrides=["stage=short", f"flow={flow}"])
+    assert get_method(cfg.stage.fn).__name__ == "run_short"
+    method, kwargs = _flow_settings(cfg.flow)
+    assert method == flow
+    if flow != "none":  # every key left is a keyword of compute_flow
+        import inspect
+
+        from remots.tracking.flow import compute_flow
+
+        assert set(kwargs) <= set(inspect.signature(compute_flow).parameters)
+    assert cfg.tracker.theta_short is None and cfg.tracker.num_std == 3.0
