@@ -83,7 +83,11 @@ def run_one(num_frames: int, num_objects: int, height: int, width: int) -> dict:
 
     t0 = time.perf_counter()
     tracklet_of_detection = track_short(
-        frames(), detections_by_frame, features, flow_method="dis", theta_short=None,
+        frames(),
+        detections_by_frame,
+        features,
+        flow_method="dis",
+        theta_short=None,
         use_appearance=True,
     )
     t_short = time.perf_counter() - t0
@@ -126,9 +130,20 @@ def main() -> None:
     rows = []
     for n in args.frames:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", "--frames", str(n), "--objects",
-             str(args.objects), "--size", args.size],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                "--frames",
+                str(n),
+                "--objects",
+                str(args.objects),
+                "--size",
+                args.size,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     cols = list(rows[0])

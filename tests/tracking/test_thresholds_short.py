@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from remots.tracking.thresholds import (
+    estimate_theta_short,
+    intra_frame_similarities,
+    plot_theta_short,
+)
+
+
+def test_intra_frame_similarities_hand_computed():
+    features = np.array(
+        [
+            [1.0, 0.0],  # frame 0
+            [0.0, 2.0],  # frame 0: orthogonal to the first -> 0
+            [3.0, 3.0],  # frame 0: 45 degrees to both -> sqrt(1/2)
+            [1.0, 0.0],  # frame 1, alone: no pair
+            [1.0, 1.0],  # frame 2
+            [-2.0, -2.0],  # frame 2: opposite -> -1
+        ]
+    )
+    frames = np.array([0, 0, 0, 1, 2, 2])
+    sims = intra_frame_similarities(features, frames)
+    s = np.sqrt(0.5)
+    np.testing.assert_allclose(sims, [0.0, s, s, -1.0])
+
+
+def test_intra_frame_similarities_of_frames_with_one_mask_is_empty():
+    sims = intra_frame_similarities(np.eye(3), np.array([0, 1, 2]))
+    assert sims.shape == (0,)
+    with pytest.raises(ValueError, match="at least 2"):
+        estimate_theta_short(sims)
+
+
+def test_theta_short_recovers_mean_plus_three_std_of_a_normal_sample():
+    rng = np.random.default_rng(0)
+    sims = rng.normal(0.2, 0.1, 200_000)
+    assert estimate_theta_short(sims) == pytest.approx(0.2 + 3 * 0.1, abs=2e-3)
+    assert estimate_theta_short(sims, num_std=2) == pytest.approx(0.4, abs=2e-3)
+    # the reading of Eq. (2): links under theta_short are refused -> ~99.87 % of different pairs
+    assert (sims < estimate_theta_short(sims)).mean() == pytest.approx(0.99865, abs=5e-4)
+
+
+def test_theta_short_from_features_of_a_known_distribution():
+    """Unit features whose pairwise similarities are known: each frame holds two vectors at a
+    drawn angle, so the intra-frame similarities are exactly the cosines drawn."""
+    rng = np.random.default_rng(1)
+    cosines = np.clip(rng.normal(0.3, 0.05, 5000), -1, 1)
+    angles = np.arccos(cosines)
+    base = rng.uniform(0, 2 * np.pi, len(angles))
+    first = np.stack([np.cos(base), np.sin(base)], 1)
+    second = np.stack([np.cos(base + angles), np.sin(base + angles)], 1) * 4.0  # norm ignored
+    features = np.empty((2 * len(angles), 2))
+    features[0::2], features[1::2] = first, second
+    frames = np.repeat(np.arange(len(angles)), 2)
+    sims = intra_frame_similarities(features, frames)
+    np.testing.assert_allclose(sims, cosines, atol=1e-12)
+    assert estimate_theta_short(sims) == pytest.approx(cosines.mean() + 3 * cosines.std())
+
+
+def test_plot_theta_short_writes_the_same_png_twice(tmp_path):
+    rng = np.random.default_rng(2)
+    sims = {"car": rng.normal(0.1, 0.1, 500), "pedestrian": rng.normal(0.3, 0.05, 300)}
+    thetas = {"car": 0.4, "pedestrian": None}
+    plot_theta_short(sims, thetas, tmp_path / "a.png")
+    plot_theta_short(sims, thetas, tmp_path / "b.png")
+    data = (tmp_path / "a.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data == (tmp_path / "b.png").read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+    plot_theta_short(sims["car"], 0.4, tmp_path / "single.png")
+    assert (tmp_path / "single.png").stat().st_size > 1000
