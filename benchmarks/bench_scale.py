@@ -52,11 +52,8 @@ def render_sequence(num_frames: int, num_objects: int, height: int, width: int, 
         ids = np.unique(label)
         ids = ids[ids > 0]
         rles = masks.encode(label[None] == ids[:, None, None]) if len(ids) else []
-        frame_dets = []
-        for obj, rle in zip(ids, rles, strict=True):
-            frame_dets.append(Instance(t, k, 2, rle, 0.9))
-            k += 1
-        detections_by_frame.append(frame_dets)
+        detections_by_frame.append([Instance(t, k + n, 2, rle, 0.9) for n, rle in enumerate(rles)])
+        k += len(rles)
 
     def frames():
         for t in range(num_frames):
