@@ -1,0 +1,187 @@
+"""TrackEval's MOTS preprocessing, in memory.
+
+Replicates ``get_raw_seq_data`` + ``get_preprocessed_seq_data`` of TrackEval's ``MOTSChallenge``
+and ``KittiMOTS`` dataset classes (identical for the two) on ``Instance`` lists, producing the
+``data`` dict its metric classes (HOTA, CLEAR, Identity) take:
+
+1. similarity = mask IoU (pycocotools), ground truth x tracker, in each file's order;
+2. keep the ground-truth and tracker masks of the evaluated class;
+3. match tracker masks to ground truth (Hungarian on IoU >= 0.5); an unmatched tracker mask whose
+   intersection over its own area with the frame's ignore region (the union of the class-10 masks)
+   exceeds 0.5 is removed: it is neither a true nor a false positive;
+4. relabel ground-truth and tracker ids to 0..n-1 in increasing id order.
+
+One pycocotools call per frame gives the IoU of every ground-truth and tracker mask with every
+tracker mask: the ground-truth x tracker block is the similarity, the tracker x tracker block
+reveals tracker masks that share pixels, which TrackEval rejects.
+
+Timesteps with neither a ground-truth nor a tracker mask of the class are left out of the lists:
+HOTA, CLEAR and Identity pass over such a timestep without changing any count or state, so the
+results are identical and the per-timestep Python loops of the metrics run less often.
+``num_timesteps`` stays the sequence length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pycocotools import mask as mask_utils
+from scipy.optimize import linear_sum_assignment
+
+from remots.io.mots import IGNORE, Instance
+
+_EPS = np.finfo("float").eps
+IGNORE_IOA_THRESHOLD = 0.5  # TrackEval: unmatched masks more than 50% inside an ignore region
+MATCH_IOU_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class FrameMasks:
+    """The masks of one frame with their pairwise IoUs (ignore regions kept apart).
+
+    gt_ids, gt_classes: ``(G,)`` of the ground-truth masks (no ignore regions), file order.
+    tracker_ids, tracker_classes: ``(T,)``, file order.
+    similarity: ``(G, T)`` mask IoU.
+    tracker_rles: the ``T`` tracker masks; ignore_rles: the frame's class-10 masks.
+    """
+
+    gt_ids: np.ndarray
+    gt_classes: np.ndarray
+    tracker_ids: np.ndarray
+    tracker_classes: np.ndarray
+    similarity: np.ndarray
+    tracker_rles: list
+    ignore_rles: list
+
+
+class OverlapError(ValueError):
+    """Two masks of one frame share pixels: ``side`` is "tracker" (ground truth is checked when
+    read), ``pair`` the two instances."""
+
+    def __init__(self, side: str, frame: int, pair: tuple[Instance, Instance]):
+        self.side, self.frame, self.pair = side, frame, pair
+        super().__init__(
+            f"{side} masks of obj_id {pair[0].obj_id} and obj_id {pair[1].obj_id} overlap in "
+            f"frame index {frame}"
+        )
+
+
+def frame_masks(gt_t: list[Instance], tracker_t: list[Instance], *, frame: int = 0) -> FrameMasks:
+    """Ground-truth x tracker IoUs of one frame, checking that no two tracker masks share a pixel.
+
+    One pycocotools call gives the IoU of every ground-truth and tracker mask with every tracker
+    mask: the ``(G, T)`` block is the similarity, the ``(T, T)`` block reveals overlaps. (Ground
+    truth is checked by its readers.) Raises ``OverlapError`` naming the first overlapping pair.
+    """
+    gt = [inst for inst in gt_t if inst.class_id != IGNORE]
+    gt_rles = [inst.rle for inst in gt]
+    tracker_rles = [inst.rle for inst in tracker_t]
+    n_gt, n_tracker = len(gt_rles), len(tracker_rles)
+    if n_tracker and (n_gt or n_tracker > 1):
+        iou = np.asarray(mask_utils.iou(gt_rles + tracker_rles, tracker_rles, [False] * n_tracker))
+        similarity = iou[:n_gt]
+        if n_tracker > 1:
+            shared = np.triu(iou[n_gt:] > 0, k=1)
+            if shared.any():
+                i, j = np.argwhere(shared)[0]
+                raise OverlapError("tracker", frame, (tracker_t[i], tracker_t[j]))
+    else:
+        similarity = np.zeros((n_gt, n_tracker), np.float64)
+    return FrameMasks(
+        gt_ids=np.array([inst.obj_id for inst in gt], dtype=int),
+        gt_classes=np.array([inst.class_id for inst in gt], dtype=int),
+        tracker_ids=np.array([inst.obj_id for inst in tracker_t], dtype=int),
+        tracker_classes=np.array([inst.class_id for inst in tracker_t], dtype=int),
+        similarity=similarity,
+        tracker_rles=tracker_rles,
+        ignore_rles=[inst.rle for inst in gt_t if inst.class_id == IGNORE],
+    )
+
+
+def unmatched_tracker_indices(similarity: np.ndarray) -> np.ndarray:
+    """Columns of ``similarity`` ``(G, T)`` left unmatched by TrackEval's preprocessing match:
+    Hungarian assignment maximising IoU among pairs with IoU >= 0.5. Returns sorted indices."""
+    unmatched = np.arange(similarity.shape[1])
+    if similarity.shape[0] == 0 or similarity.shape[1] == 0:
+        return unmatched
+    matching_scores = similarity.copy()
+    matching_scores[matching_scores < MATCH_IOU_THRESHOLD - _EPS] = -10000
+    match_rows, match_cols = linear_sum_assignment(-matching_scores)
+    actually_matched = matching_scores[match_rows, match_cols] > 0 + _EPS
+    return np.delete(unmatched, match_cols[actually_matched], axis=0)
+
+
+def in_ignore_region(tracker_rles: list[dict], ignore_rles: list[dict]) -> np.ndarray:
+    """Whether each tracker mask lies more than 50% inside the union of ``ignore_rles``:
+    ``|mask ∩ ignore| / |mask| > 0.5`` (TrackEval's rule), ``(T,)`` bool."""
+    if not tracker_rles or not ignore_rles:
+        return np.zeros(len(tracker_rles), bool)
+    ignore_region = mask_utils.merge(list(ignore_rles), intersect=False)
+    ioa = np.asarray(mask_utils.iou(list(tracker_rles), [ignore_region], [True]))
+    return np.any(ioa > IGNORE_IOA_THRESHOLD + _EPS, axis=1)
+
+
+def preprocess_sequence(
+    frames: list[FrameMasks],
+    *,
+    class_id: int,
+    seq: str = "",
+    class_name: str = "",
+) -> dict:
+    """TrackEval's ``data`` dict for one sequence and one class.
+
+    Args:
+        frames: per timestep (the sequence length), from ``frame_masks``.
+        class_id: the MOTS class evaluated (1 car, 2 pedestrian).
+
+    Returns:
+        ``gt_ids``, ``tracker_ids`` (lists of ``(G_t,)`` / ``(T_t,)`` int arrays),
+        ``similarity_scores`` (list of ``(G_t, T_t)`` float64), ``num_gt_dets``,
+        ``num_tracker_dets``, ``num_gt_ids``, ``num_tracker_ids``, ``num_timesteps``, ``seq``,
+        ``cls``: what ``trackeval.metrics`` classes read in ``eval_sequence``.
+    """
+    gt_ids_list, tracker_ids_list, similarity_list = [], [], []
+    for f in frames:
+        gt_sel = np.flatnonzero(f.gt_classes == class_id)
+        tracker_sel = np.flatnonzero(f.tracker_classes == class_id)
+        if len(gt_sel) == 0 and len(tracker_sel) == 0:
+            continue
+        similarity = f.similarity[gt_sel][:, tracker_sel]
+        tracker_ids = f.tracker_ids[tracker_sel]
+        if f.ignore_rles and len(tracker_sel):
+            unmatched = unmatched_tracker_indices(similarity)
+            if len(unmatched):
+                rles = [f.tracker_rles[tracker_sel[k]] for k in unmatched]
+                to_remove = unmatched[in_ignore_region(rles, f.ignore_rles)]
+                if len(to_remove):
+                    tracker_ids = np.delete(tracker_ids, to_remove, axis=0)
+                    similarity = np.delete(similarity, to_remove, axis=1)
+        if len(gt_sel) == 0 and len(tracker_ids) == 0:
+            continue
+        gt_ids_list.append(f.gt_ids[gt_sel])
+        tracker_ids_list.append(tracker_ids)
+        similarity_list.append(similarity)
+
+    gt_ids_list, num_gt_ids = _relabel(gt_ids_list)
+    tracker_ids_list, num_tracker_ids = _relabel(tracker_ids_list)
+    return {
+        "gt_ids": gt_ids_list,
+        "tracker_ids": tracker_ids_list,
+        "similarity_scores": similarity_list,
+        "num_gt_dets": int(sum(len(ids) for ids in gt_ids_list)),
+        "num_tracker_dets": int(sum(len(ids) for ids in tracker_ids_list)),
+        "num_gt_ids": num_gt_ids,
+        "num_tracker_ids": num_tracker_ids,
+        "num_timesteps": len(frames),
+        "seq": seq,
+        "cls": class_name,
+    }
+
+
+def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Map ids to 0..n-1 in increasing order (TrackEval's relabelling); returns lists and n."""
+    if not ids_per_t:
+        return ids_per_t, 0
+    unique = np.unique(np.concatenate(ids_per_t))
+    return [np.searchsorted(unique, ids).astype(int) for ids in ids_per_t], len(unique)
