@@ -35,7 +35,8 @@ def write_trackeval_layout(
 ) -> dict:
     """Write GT and results under ``root`` in TrackEval's layout; return the dataset config.
 
-    kitti_mots: ``gt/label_02/<seq>.txt`` (0-based), ``gt/evaluate_mots.seqmap.val``,
+    kitti_mots: ``gt/instances_txt/<seq>.txt`` (0-based; KITTI MOTS' own layout, so
+    ``evaluate_folder`` reads the same files), ``gt/evaluate_mots.seqmap.val``,
     ``trackers/remots/data/<seq>.txt``. Sequence names must be numbers (TrackEval reads the
     seqmap's first column as ``%04d``). motschallenge: ``gt/<seq>/{gt/gt.txt, seqinfo.ini}``
     (1-based), ``gt/seqmaps/MOTS-train.txt``, ``trackers/remots/data/<seq>.txt``.
@@ -47,7 +48,7 @@ def write_trackeval_layout(
     for seq in gt:
         write_mots_txt(data / f"{seq.name}.txt", results.get(seq.name, []), frame_base=base)
         if benchmark == "kitti_mots":
-            write_mots_txt(gt_folder / "label_02" / f"{seq.name}.txt", seq.gt, frame_base=0)
+            write_mots_txt(gt_folder / "instances_txt" / f"{seq.name}.txt", seq.gt, frame_base=0)
         else:
             seq_dir = gt_folder / seq.name
             write_mots_txt(seq_dir / "gt" / "gt.txt", seq.gt, frame_base=1)
@@ -58,13 +59,16 @@ def write_trackeval_layout(
         seqs = [_with_base(s, 0) for s in gt]
         seqmap = write_seqmap(gt_folder / "evaluate_mots.seqmap.val", seqs, style="kitti")
     else:
-        seqmap = write_seqmap(gt_folder / "seqmaps" / "MOTS-train.txt", gt, style="motschallenge")
-    return {
+        seqmap = write_seqmap(gt_folder / "seqmaps" / "MOTS-train.txt", gt, style="motchallenge")
+    config = {
         "GT_FOLDER": str(gt_folder),
         "TRACKERS_FOLDER": str(trackers),
         "SEQMAP_FILE": str(seqmap),
         "TRACKERS_TO_EVAL": [TRACKER_NAME],
     }
+    if benchmark == "kitti_mots":
+        config["GT_LOC_FORMAT"] = "{gt_folder}/instances_txt/{seq}.txt"
+    return config
 
 
 def _with_base(seq: MOTSSequence, base: int) -> MOTSSequence:
