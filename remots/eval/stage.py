@@ -99,7 +99,7 @@ def _benchmark_of(layout: str) -> str:
 def log_to_wandb(result: EvalResult, cfg: DictConfig):
     """W&B run summary (``<class>/<metric>`` of the combined result) and a per-sequence table.
 
-    The mode comes from ``WANDB_MODE`` (offline without network). Returns the finished run.
+    The mode comes from ``WANDB_MODE`` (offline without network). Returns the summary logged.
     """
     import wandb
 
@@ -112,12 +112,15 @@ def log_to_wandb(result: EvalResult, cfg: DictConfig):
         job_type="eval",
         reinit=True,
     )
-    for cls, metrics in result.combined.items():
-        for name, value in metrics.items():
-            run.summary[f"{cls}/{name}"] = value
+    summary = {
+        f"{cls}/{name}": value
+        for cls, metrics in result.combined.items()
+        for name, value in metrics.items()
+    }
+    run.summary.update(summary)
     rows = result.to_rows()
     columns = list(rows[0])
     run.log({"eval/metrics": wandb.Table(columns=columns, data=[[r[c] for c in columns]
                                                                 for r in rows])})
     run.finish()
-    return run
+    return summary
