@@ -125,12 +125,19 @@ def evaluate(
     return _combine(raw, classes, metric_classes, benchmark)
 
 
+_EMPTY = np.zeros(0, int)
+_EMPTY_FRAME = FrameMasks(_EMPTY, _EMPTY, _EMPTY, _EMPTY, np.zeros((0, 0)))
+
+
 def _frames(seq: MOTSSequence, tracker: list[Instance], results_path) -> list[FrameMasks]:
     """Per-frame IoUs; an overlap is reported with the file and line when the file is known."""
     gt_frames = group_by_frame(seq.gt, seq.num_frames)
     tracker_frames = group_by_frame(tracker, seq.num_frames)
     frames = []
     for t in range(seq.num_frames):
+        if not tracker_frames[t] and not gt_frames[t]:
+            frames.append(_EMPTY_FRAME)
+            continue
         try:
             frames.append(frame_masks(gt_frames[t], tracker_frames[t], frame=t))
         except OverlapError as err:

@@ -13,7 +13,8 @@ and ``KittiMOTS`` dataset classes (identical for the two) on ``Instance`` lists,
 
 One pycocotools call per frame gives the IoU of every ground-truth and tracker mask with every
 tracker mask: the ground-truth x tracker block is the similarity, the tracker x tracker block
-reveals tracker masks that share pixels, which TrackEval rejects.
+reveals tracker masks that share pixels, which TrackEval rejects. The intersection over area
+of each tracker mask with the frame's ignore region is computed once per frame for all classes.
 
 Timesteps with neither a ground-truth nor a tracker mask of the class are left out of the lists:
 HOTA, CLEAR and Identity pass over such a timestep without changing any count or state, so the
@@ -38,12 +39,13 @@ MATCH_IOU_THRESHOLD = 0.5
 
 @dataclass(frozen=True)
 class FrameMasks:
-    """The masks of one frame with their pairwise IoUs (ignore regions kept apart).
+    """The masks of one frame, their IoUs, and how much of each tracker mask is ignore region.
 
     gt_ids, gt_classes: ``(G,)`` of the ground-truth masks (no ignore regions), file order.
     tracker_ids, tracker_classes: ``(T,)``, file order.
     similarity: ``(G, T)`` mask IoU.
-    tracker_rles: the ``T`` tracker masks; ignore_rles: the frame's class-10 masks.
+    ignore_ioa: ``(T,)`` intersection of each tracker mask with the union of the frame's
+        ignore regions over the tracker mask's area; None when the frame has no ignore region.
     """
 
     gt_ids: np.ndarray
@@ -51,33 +53,37 @@ class FrameMasks:
     tracker_ids: np.ndarray
     tracker_classes: np.ndarray
     similarity: np.ndarray
-    tracker_rles: list
-    ignore_rles: list
+    ignore_ioa: np.ndarray | None = None
 
 
 class OverlapError(ValueError):
-    """Two masks of one frame share pixels: ``side`` is "tracker" (ground truth is checked when
-    read), ``pair`` the two instances."""
+    """Two tracker masks of one frame share pixels (ground truth is checked when read)."""
 
-    def __init__(self, side: str, frame: int, pair: tuple[Instance, Instance]):
-        self.side, self.frame, self.pair = side, frame, pair
+    def __init__(self, frame: int, pair: tuple[Instance, Instance]):
+        self.frame, self.pair = frame, pair
         super().__init__(
-            f"{side} masks of obj_id {pair[0].obj_id} and obj_id {pair[1].obj_id} overlap in "
-            f"frame index {frame}"
+            f"masks of obj_id {pair[0].obj_id} and obj_id {pair[1].obj_id} overlap in frame "
+            f"index {frame}"
         )
 
 
-def frame_masks(gt_t: list[Instance], tracker_t: list[Instance], *, frame: int = 0) -> FrameMasks:
-    """Ground-truth x tracker IoUs of one frame, checking that no two tracker masks share a pixel.
+def frame_masks(
+    gt_t: list[Instance], tracker_t: list[Instance], *, frame: int = 0
+) -> FrameMasks:
+    """IoUs of one frame's masks, checking that no two tracker masks share a pixel.
 
     One pycocotools call gives the IoU of every ground-truth and tracker mask with every tracker
-    mask: the ``(G, T)`` block is the similarity, the ``(T, T)`` block reveals overlaps. (Ground
-    truth is checked by its readers.) Raises ``OverlapError`` naming the first overlapping pair.
+    mask: the ``(G, T)`` block is the similarity, the ``(T, T)`` block reveals overlaps. A
+    second one, when the frame has ignore regions, gives each tracker mask's intersection over
+    area with their union (TrackEval's ``_calculate_mask_ious(..., do_ioa=True)``). Raises
+    ``OverlapError`` naming the first overlapping pair.
     """
     gt = [inst for inst in gt_t if inst.class_id != IGNORE]
+    ignore_rles = [inst.rle for inst in gt_t if inst.class_id == IGNORE]
     gt_rles = [inst.rle for inst in gt]
     tracker_rles = [inst.rle for inst in tracker_t]
     n_gt, n_tracker = len(gt_rles), len(tracker_rles)
+    ignore_ioa = None
     if n_tracker and (n_gt or n_tracker > 1):
         iou = np.asarray(mask_utils.iou(gt_rles + tracker_rles, tracker_rles, [False] * n_tracker))
         similarity = iou[:n_gt]
@@ -85,17 +91,19 @@ def frame_masks(gt_t: list[Instance], tracker_t: list[Instance], *, frame: int =
             shared = np.triu(iou[n_gt:] > 0, k=1)
             if shared.any():
                 i, j = np.argwhere(shared)[0]
-                raise OverlapError("tracker", frame, (tracker_t[i], tracker_t[j]))
+                raise OverlapError(frame, (tracker_t[i], tracker_t[j]))
     else:
         similarity = np.zeros((n_gt, n_tracker), np.float64)
+    if ignore_rles and n_tracker:
+        ignore_region = mask_utils.merge(ignore_rles, intersect=False)
+        ignore_ioa = np.asarray(mask_utils.iou(tracker_rles, [ignore_region], [True]))[:, 0]
     return FrameMasks(
         gt_ids=np.array([inst.obj_id for inst in gt], dtype=int),
         gt_classes=np.array([inst.class_id for inst in gt], dtype=int),
         tracker_ids=np.array([inst.obj_id for inst in tracker_t], dtype=int),
         tracker_classes=np.array([inst.class_id for inst in tracker_t], dtype=int),
         similarity=similarity,
-        tracker_rles=tracker_rles,
-        ignore_rles=[inst.rle for inst in gt_t if inst.class_id == IGNORE],
+        ignore_ioa=ignore_ioa,
     )
 
 
@@ -110,16 +118,6 @@ def unmatched_tracker_indices(similarity: np.ndarray) -> np.ndarray:
     match_rows, match_cols = linear_sum_assignment(-matching_scores)
     actually_matched = matching_scores[match_rows, match_cols] > 0 + _EPS
     return np.delete(unmatched, match_cols[actually_matched], axis=0)
-
-
-def in_ignore_region(tracker_rles: list[dict], ignore_rles: list[dict]) -> np.ndarray:
-    """Whether each tracker mask lies more than 50% inside the union of ``ignore_rles``:
-    ``|mask ∩ ignore| / |mask| > 0.5`` (TrackEval's rule), ``(T,)`` bool."""
-    if not tracker_rles or not ignore_rles:
-        return np.zeros(len(tracker_rles), bool)
-    ignore_region = mask_utils.merge(list(ignore_rles), intersect=False)
-    ioa = np.asarray(mask_utils.iou(list(tracker_rles), [ignore_region], [True]))
-    return np.any(ioa > IGNORE_IOA_THRESHOLD + _EPS, axis=1)
 
 
 def preprocess_sequence(
@@ -149,11 +147,13 @@ def preprocess_sequence(
             continue
         similarity = f.similarity[gt_sel][:, tracker_sel]
         tracker_ids = f.tracker_ids[tracker_sel]
-        if f.ignore_rles and len(tracker_sel):
-            unmatched = unmatched_tracker_indices(similarity)
-            if len(unmatched):
-                rles = [f.tracker_rles[tracker_sel[k]] for k in unmatched]
-                to_remove = unmatched[in_ignore_region(rles, f.ignore_rles)]
+        if f.ignore_ioa is not None and len(tracker_sel):
+            # TrackEval removes unmatched masks that are within the ignore region; finding the
+            # ones within first spares the matching in most frames (same masks removed)
+            within = f.ignore_ioa[tracker_sel] > IGNORE_IOA_THRESHOLD + _EPS
+            if within.any():
+                unmatched = unmatched_tracker_indices(similarity)
+                to_remove = unmatched[within[unmatched]]
                 if len(to_remove):
                     tracker_ids = np.delete(tracker_ids, to_remove, axis=0)
                     similarity = np.delete(similarity, to_remove, axis=1)
