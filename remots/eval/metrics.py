@@ -17,7 +17,12 @@ import numpy as np
 from tqdm import tqdm
 
 from remots.errors import ConfigError, InputError, MOTSFormatError
-from remots.eval.preprocess import FrameMasks, OverlapError, frame_masks, preprocess_sequence
+from remots.eval.preprocess import (
+    FrameMasks,
+    OverlapError,
+    preprocess_sequence,
+    sequence_frames,
+)
 from remots.eval.reading import read_mots_txt_fast
 from remots.eval.result import EvalResult
 from remots.io.layouts import Sequence as MOTSSequence
@@ -125,33 +130,21 @@ def evaluate(
     return _combine(raw, classes, metric_classes, benchmark)
 
 
-_EMPTY = np.zeros(0, int)
-_EMPTY_FRAME = FrameMasks(_EMPTY, _EMPTY, _EMPTY, _EMPTY, np.zeros((0, 0)))
-
-
 def _frames(seq: MOTSSequence, tracker: list[Instance], results_path) -> list[FrameMasks]:
     """Per-frame IoUs; an overlap is reported with the file and line when the file is known."""
-    gt_frames = group_by_frame(seq.gt, seq.num_frames)
-    tracker_frames = group_by_frame(tracker, seq.num_frames)
-    frames = []
-    for t in range(seq.num_frames):
-        if not tracker_frames[t] and not gt_frames[t]:
-            frames.append(_EMPTY_FRAME)
-            continue
-        try:
-            frames.append(frame_masks(gt_frames[t], tracker_frames[t], frame=t))
-        except OverlapError as err:
-            label = t + seq.frame_base
-            if results_path is not None:  # word the error with the file's line
-                read_mots_txt(results_path, frame_base=seq.frame_base, allowed_classes=None)
-            a, b = err.pair
-            raise MOTSFormatError(
-                f"results of sequence {seq.name}: masks of obj_id {a.obj_id} and obj_id "
-                f"{b.obj_id} overlap in frame {label}; MOTS masks must not share pixels",
-                results_path,
-                frame=label,
-            ) from None
-    return frames
+    try:
+        return sequence_frames(seq.gt, tracker, num_frames=seq.num_frames)
+    except OverlapError as err:
+        label = err.frame + seq.frame_base
+        if results_path is not None:  # word the error with the file's line
+            read_mots_txt(results_path, frame_base=seq.frame_base, allowed_classes=None)
+        a, b = err.pair
+        raise MOTSFormatError(
+            f"results of sequence {seq.name}: masks of obj_id {a.obj_id} and obj_id "
+            f"{b.obj_id} overlap in frame {label}; MOTS masks must not share pixels",
+            results_path,
+            frame=label,
+        ) from None
 
 
 def _combine(raw: dict, classes, metric_classes, benchmark) -> EvalResult:

@@ -67,44 +67,74 @@ class OverlapError(ValueError):
         )
 
 
-def frame_masks(
-    gt_t: list[Instance], tracker_t: list[Instance], *, frame: int = 0
-) -> FrameMasks:
-    """IoUs of one frame's masks, checking that no two tracker masks share a pixel.
+def sequence_frames(
+    gt: list[Instance], tracker: list[Instance], *, num_frames: int
+) -> list[FrameMasks]:
+    """``FrameMasks`` of every frame of a sequence (0-based instances, any order; within a
+    frame the input order is kept). Raises ``OverlapError`` for the first frame where two
+    tracker masks share a pixel."""
+    gt_objects = [inst for inst in gt if inst.class_id != IGNORE]
+    ignore = [inst for inst in gt if inst.class_id == IGNORE]
+    g_ids, g_classes, g_rles, g_bounds, gt_objects = _by_frame(gt_objects, num_frames)
+    t_ids, t_classes, t_rles, t_bounds, tracker = _by_frame(tracker, num_frames)
+    _, _, i_rles, i_bounds, _ = _by_frame(ignore, num_frames)
+    frames = []
+    for t in range(num_frames):
+        g0, g1 = g_bounds[t], g_bounds[t + 1]
+        t0, t1 = t_bounds[t], t_bounds[t + 1]
+        if g0 == g1 and t0 == t1:
+            frames.append(_EMPTY_FRAME)
+            continue
+        n_gt, n_tracker = g1 - g0, t1 - t0
+        tracker_rles = t_rles[t0:t1]
+        ignore_ioa = None
+        if n_tracker and (n_gt or n_tracker > 1):
+            iou = np.asarray(
+                mask_utils.iou(g_rles[g0:g1] + tracker_rles, tracker_rles, [False] * n_tracker)
+            )
+            similarity = iou[:n_gt]
+            if n_tracker > 1:
+                _check_exclusive(iou[n_gt:], tracker[t0:t1], t)
+        else:
+            similarity = np.zeros((n_gt, n_tracker), np.float64)
+        if n_tracker and i_bounds[t] < i_bounds[t + 1]:
+            ignore_region = mask_utils.merge(i_rles[i_bounds[t] : i_bounds[t + 1]], intersect=False)
+            ignore_ioa = np.asarray(mask_utils.iou(tracker_rles, [ignore_region], [True]))[:, 0]
+        frames.append(
+            FrameMasks(
+                gt_ids=g_ids[g0:g1],
+                gt_classes=g_classes[g0:g1],
+                tracker_ids=t_ids[t0:t1],
+                tracker_classes=t_classes[t0:t1],
+                similarity=similarity,
+                ignore_ioa=ignore_ioa,
+            )
+        )
+    return frames
 
-    One pycocotools call gives the IoU of every ground-truth and tracker mask with every tracker
-    mask: the ``(G, T)`` block is the similarity, the ``(T, T)`` block reveals overlaps. A
-    second one, when the frame has ignore regions, gives each tracker mask's intersection over
-    area with their union (TrackEval's ``_calculate_mask_ious(..., do_ioa=True)``). Raises
-    ``OverlapError`` naming the first overlapping pair.
-    """
-    gt = [inst for inst in gt_t if inst.class_id != IGNORE]
-    ignore_rles = [inst.rle for inst in gt_t if inst.class_id == IGNORE]
-    gt_rles = [inst.rle for inst in gt]
-    tracker_rles = [inst.rle for inst in tracker_t]
-    n_gt, n_tracker = len(gt_rles), len(tracker_rles)
-    ignore_ioa = None
-    if n_tracker and (n_gt or n_tracker > 1):
-        iou = np.asarray(mask_utils.iou(gt_rles + tracker_rles, tracker_rles, [False] * n_tracker))
-        similarity = iou[:n_gt]
-        if n_tracker > 1:
-            shared = np.triu(iou[n_gt:] > 0, k=1)
-            if shared.any():
-                i, j = np.argwhere(shared)[0]
-                raise OverlapError(frame, (tracker_t[i], tracker_t[j]))
-    else:
-        similarity = np.zeros((n_gt, n_tracker), np.float64)
-    if ignore_rles and n_tracker:
-        ignore_region = mask_utils.merge(ignore_rles, intersect=False)
-        ignore_ioa = np.asarray(mask_utils.iou(tracker_rles, [ignore_region], [True]))[:, 0]
-    return FrameMasks(
-        gt_ids=np.array([inst.obj_id for inst in gt], dtype=int),
-        gt_classes=np.array([inst.class_id for inst in gt], dtype=int),
-        tracker_ids=np.array([inst.obj_id for inst in tracker_t], dtype=int),
-        tracker_classes=np.array([inst.class_id for inst in tracker_t], dtype=int),
-        similarity=similarity,
-        ignore_ioa=ignore_ioa,
-    )
+
+_EMPTY = np.zeros(0, int)
+_EMPTY_FRAME = FrameMasks(_EMPTY, _EMPTY, _EMPTY, _EMPTY, np.zeros((0, 0)))
+
+
+def _by_frame(instances: list[Instance], num_frames: int):
+    """Instances stably ordered by frame: ids, classes, rles, frame bounds, instances."""
+    frames = np.fromiter((inst.frame for inst in instances), int, count=len(instances))
+    order = np.argsort(frames, kind="stable")
+    if len(order) and (order[1:] < order[:-1]).any():
+        instances = [instances[k] for k in order]
+        frames = frames[order]
+    ids = np.fromiter((inst.obj_id for inst in instances), int, count=len(instances))
+    classes = np.fromiter((inst.class_id for inst in instances), int, count=len(instances))
+    bounds = np.searchsorted(frames, np.arange(num_frames + 1))
+    return ids, classes, [inst.rle for inst in instances], bounds.tolist(), instances
+
+
+def _check_exclusive(tracker_iou: np.ndarray, tracker: list[Instance], frame: int) -> None:
+    """Raise ``OverlapError`` if an off-diagonal entry of the ``(T, T)`` IoU is positive."""
+    if np.count_nonzero(tracker_iou) > np.count_nonzero(tracker_iou.diagonal()):
+        i, j = np.argwhere(np.triu(tracker_iou > 0, k=1))[0]
+        raise OverlapError(frame, (tracker[i], tracker[j]))
 
 
 def unmatched_tracker_indices(similarity: np.ndarray) -> np.ndarray:
