@@ -160,7 +160,7 @@ def preprocess_sequence(
     """TrackEval's ``data`` dict for one sequence and one class.
 
     Args:
-        frames: per timestep (the sequence length), from ``frame_masks``.
+        frames: per timestep (the sequence length), from ``sequence_frames``.
         class_id: the MOTS class evaluated (1 car, 2 pedestrian).
 
     Returns:
