@@ -91,3 +91,13 @@ def test_evaluate_folder_reads_the_files_trackeval_reads(kitti_sequences, tmp_pa
 @pytest.mark.parametrize("setting", sorted(SETTINGS))
 def test_equals_trackeval_on_all_kitti_mots_sequences(kitti_sequences, setting, tmp_path):
     _cross_check(kitti_sequences, setting, seed=11, tmp_path=tmp_path)
+
+
+def test_evaluate_folder_motschallenge_layout(kitti_sequences, tmp_path):
+    sequences = [s for s in kitti_sequences if s.name in DEFAULT_SEQUENCES[:2]]
+    results = _perturbed(sequences, "mixed", seed=5)
+    write_trackeval_layout(sequences, results, tmp_path, benchmark="motschallenge")
+    ours = evaluate_folder(tmp_path / "gt", tmp_path / "trackers" / "remots" / "data",
+                           layout="motschallenge")
+    assert ours.benchmark == "motschallenge"
+    _assert_equal(ours, evaluate(sequences, results))

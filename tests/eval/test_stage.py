@@ -89,3 +89,20 @@ def test_wandb_summary_and_table(run_dir, kitti_root, monkeypatch):
                                              ["0012", "pedestrian"], ["COMBINED", "pedestrian"]]
     assert saved["data"][1][saved["columns"].index("IDF1")] == pytest.approx(
         result.combined["car"]["IDF1"])
+
+
+def test_stage_reads_gt_from_the_configured_data(run_dir, kitti_root):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("track", overrides=[
+            "stage=eval", "data=kitti_mots", f"paths.run_dir={run_dir}",
+            f"data.root={kitti_root.parent}", f"data.target_split={kitti_root.name}",
+            "data.sequences=['0012']", "eval.objective=sMOTSA",
+        ])
+    objective = run_eval(cfg)  # classes from data.classes: car first
+    expected = evaluate_folder(kitti_root, run_dir / "results", layout="kitti_mots",
+                               seqmap="seqmaps/train.seqmap", sequences=["0012"],
+                               classes=("car", "pedestrian"))
+    assert objective == expected.combined["car"]["sMOTSA"]
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["benchmark"] == "kitti_mots"
+    assert saved["combined"] == expected.combined
