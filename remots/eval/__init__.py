@@ -5,7 +5,14 @@ results folder; both return an ``EvalResult``. ``python track.py stage=eval`` is
 ``remots.eval.stage.run_eval``.
 """
 
-from remots.eval.metrics import BENCHMARKS, check_results, evaluate, evaluate_folder, load_gt
+from remots.eval.metrics import (
+    BENCHMARKS,
+    check_results,
+    evaluate,
+    evaluate_folder,
+    load_gt,
+    read_results_folder,
+)
 from remots.eval.result import COMBINED, METRIC_NAMES, EvalResult
 
 __all__ = [
@@ -17,4 +24,5 @@ __all__ = [
     "evaluate",
     "evaluate_folder",
     "load_gt",
+    "read_results_folder",
 ]

@@ -253,10 +253,31 @@ def evaluate_folder(
         raise ConfigError(f"unknown GT layout {layout!r} (expected one of {BENCHMARKS})")
     benchmark = benchmark or layout
     classes = _check_options(classes, benchmark, missing)
+    gt = load_gt(gt_root, layout=layout, sequences=sequences, seqmap=seqmap)
+    results, paths = read_results_folder(results_dir, gt, missing=missing)
+    return evaluate(
+        gt,
+        results,
+        classes=classes,
+        benchmark=benchmark,
+        missing=missing,
+        validate=False,
+        results_paths=paths,
+    )
+
+
+def read_results_folder(
+    results_dir: str | Path, gt: Sequence[MOTSSequence], *, missing: str = "error"
+) -> tuple[dict[str, list[Instance]], dict[str, Path]]:
+    """Read ``<results_dir>/<seq>.txt`` for each GT sequence, checked against it (frames,
+    image size, classes car/pedestrian, unique ids; overlaps are found by ``evaluate``).
+
+    Returns ``(results, paths)`` to pass to ``evaluate(..., validate=False,
+    results_paths=paths)``. A missing file is an error unless ``missing="empty"``.
+    """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise InputError("results folder not found", results_dir)
-    gt = load_gt(gt_root, layout=layout, sequences=sequences, seqmap=seqmap)
     results: dict[str, list[Instance]] = {}
     paths: dict[str, Path] = {}
     for seq in gt:
@@ -278,15 +299,7 @@ def evaluate_folder(
             check_overlap=False,
         )
         paths[seq.name] = path
-    return evaluate(
-        gt,
-        results,
-        classes=classes,
-        benchmark=benchmark,
-        missing=missing,
-        validate=False,
-        results_paths=paths,
-    )
+    return results, paths
 
 
 def load_gt(
@@ -359,4 +372,4 @@ def _kitti_sequences(root: Path, sequences, seqmap) -> list[MOTSSequence]:
 
 
 __all__ = ["BENCHMARKS", "IGNORE", "check_results", "evaluate", "evaluate_folder", "load_gt",
-           "summarize"]
+           "read_results_folder", "summarize"]

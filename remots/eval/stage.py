@@ -16,8 +16,7 @@ from omegaconf import DictConfig
 
 from remots.artifacts import RunFolder
 from remots.errors import ConfigError
-from remots.eval.metrics import evaluate, evaluate_folder
-from remots.eval.reading import read_mots_txt_fast
+from remots.eval.metrics import evaluate, evaluate_folder, read_results_folder
 from remots.eval.result import METRIC_NAMES, EvalResult
 from remots.io.mots import CLASS_NAMES, IGNORE
 
@@ -49,19 +48,7 @@ def run_eval(cfg: DictConfig) -> float:
         if ecfg.get("sequences"):
             wanted = set(ecfg.sequences)
             gt = [seq for seq in gt if seq.name in wanted]
-        results, paths = {}, {}
-        for seq in gt:
-            path = results_dir / f"{seq.name}.txt"
-            if path.exists():
-                results[seq.name] = read_mots_txt_fast(
-                    path,
-                    frame_base=seq.frame_base,
-                    num_frames=seq.num_frames,
-                    image_size=seq.image_size,
-                    allowed_classes=(1, 2),
-                    check_overlap=False,
-                )
-                paths[seq.name] = path
+        results, paths = read_results_folder(results_dir, gt, missing=missing)
         result = evaluate(
             gt,
             results,
