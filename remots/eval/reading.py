@@ -75,23 +75,30 @@ def _rle_chunk_valid(counts: Sequence[str], pixels: np.ndarray) -> bool:
         x[sel] |= low[starts[sel] + i].astype(np.int64) << (5 * i)
     negative = np.flatnonzero(c[ends] & np.uint8(0x10))
     x[negative] -= np.int64(1) << (5 * lengths[negative])
-    # runs per string, and each run's position j within its string
+    # rleFrString: for j > 2, cnts[j] = x[j] + cnts[j - 2] (j: the run's position in its
+    # string). Over the whole chunk, C[i] = x[i] + C[i - 2] is two cumulative sums, one over the
+    # even and one over the odd indices; within a string starting at f, cnts[i] = C[i] - C[f - 1]
+    # for odd j, C[i] - C[f] for even j >= 2, and x[f] for j = 0.
     cum_runs = np.searchsorted(ends, string_ends, side="right")
     num_runs = np.diff(cum_runs, prepend=0)
-    first_run = cum_runs - num_runs
-    j = np.arange(len(x)) - np.repeat(first_run, num_runs)
-    # rleFrString: for j > 2, cnts[j] = x[j] + cnts[j - 2], i.e. running sums within each
-    # string over the odd positions, and over the even positions from 2 on.
-    odd = j & 1
-    even = (1 - odd) * (j >= 2)
-    cnts = x * (j == 0)
-    for parity in (odd, even):
-        running = np.cumsum(x * parity)
-        before = np.concatenate(([0], running))[first_run]  # running sum before each string
-        cnts += (running - np.repeat(before, num_runs)) * parity
+    first = cum_runs - num_runs
+    c_even, c_odd = np.cumsum(x[0::2]), np.cumsum(x[1::2])
+    pad_even, pad_odd = np.append(c_even, 0), np.append(c_odd, 0)  # gathers stay in range
+    c_at_first = np.where(first % 2 == 0, pad_even[first // 2], pad_odd[first // 2])
+    before = np.maximum(first - 1, 0)
+    c_before = np.where(before % 2 == 0, pad_even[before // 2], pad_odd[before // 2])
+    c_before[first == 0] = 0
+    first_even = first % 2 == 0
+    base_even = np.where(first_even, c_at_first, c_before)  # for runs at even indices i
+    base_odd = np.where(first_even, c_before, c_at_first)
+    evens = (first + num_runs + 1) // 2 - (first + 1) // 2  # even indices in [f, f + m)
+    cnts = np.empty_like(x)
+    cnts[0::2] = c_even - np.repeat(base_even, evens)
+    cnts[1::2] = c_odd - np.repeat(base_odd, num_runs - evens)
+    cnts[first] = x[first]
     if (cnts < 0).any():
         return False
-    return bool((np.add.reduceat(cnts, first_run) == pixels).all())
+    return bool((np.add.reduceat(cnts, first) == pixels).all())
 
 
 def read_mots_txt_fast(

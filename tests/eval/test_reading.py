@@ -142,3 +142,39 @@ def test_missing_results_file(kitti_root, tmp_path):
     assert err.value.path == str(tmp_path / "0012.txt")
     res = _evaluate(kitti_root, tmp_path, missing="empty")
     assert res.combined["car"]["TP"] == 0 and res.combined["car"]["FN"] > 0
+
+
+def _to_string(cnts):
+    """pycocotools' rleToString: run lengths -> compressed string (deltas after the third)."""
+    out = []
+    for i, c in enumerate(cnts):
+        x = c - cnts[i - 2] if i > 2 else c
+        more = True
+        while more:
+            ch = x & 0x1F
+            x >>= 5
+            more = x != -1 if ch & 0x10 else x != 0
+            out.append(chr((ch | 0x20 if more else ch) + 48))
+    return "".join(out)
+
+
+@pytest.mark.parametrize(
+    ("cnts", "valid"),
+    [
+        ([5, 3, 2], True),
+        ([4, 3, 2, 1], True),  # the fourth is coded as 1 - 3 = -2
+        ([0, 10], True),
+        ([5, -1, 6], False),  # a negative run, though the total is 10
+        ([4, 3, 2, 2], False),  # 11 pixels
+        ([1, 2, 3, 4, -2, 2], False),
+    ],
+)
+def test_rle_strings_valid_on_hand_made_runs(cnts, valid):
+    s = _to_string(cnts)
+    assert rle_strings_valid([s], np.array([2]), np.array([5])) is valid
+    # the same string at every offset within a batch of valid strings (parities of the
+    # chunk-wide running sums change with the offset)
+    good = [_to_string(c) for c in ([10], [2, 8], [1, 1, 1, 7], [3, 3, 3, 1])]
+    for k in range(len(good) + 1):
+        batch = [*good[:k], s, *good[k:]]
+        assert rle_strings_valid(batch, np.full(5, 2), np.full(5, 5)) is valid
