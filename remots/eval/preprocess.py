@@ -13,8 +13,9 @@ and ``KittiMOTS`` dataset classes (identical for the two) on ``Instance`` lists,
 
 One pycocotools call per frame gives the IoU of every ground-truth and tracker mask with every
 tracker mask: the ground-truth x tracker block is the similarity, the tracker x tracker block
-reveals tracker masks that share pixels, which TrackEval rejects. The intersection over area
-of each tracker mask with the frame's ignore region is computed once per frame for all classes.
+reveals tracker masks that share pixels, which TrackEval rejects. The same call, with the union
+of the frame's ignore regions as one more (crowd) column, gives each tracker mask's intersection
+over its area with it, once per frame for all classes.
 
 Timesteps with neither a ground-truth nor a tracker mask of the class are left out of the lists:
 HOTA, CLEAR and Identity pass over such a timestep without changing any count or state, so the
@@ -88,18 +89,29 @@ def sequence_frames(
         n_gt, n_tracker = g1 - g0, t1 - t0
         tracker_rles = t_rles[t0:t1]
         ignore_ioa = None
-        if n_tracker and (n_gt or n_tracker > 1):
+        i0, i1 = i_bounds[t], i_bounds[t + 1]
+        if n_tracker and i0 < i1:
+            # the ignore union as one more column, with iscrowd: intersection over the area of
+            # the row's (tracker) mask, as TrackEval's do_ioa call computes it
+            ignore_region = mask_utils.merge(i_rles[i0:i1], intersect=False)
+            iou = np.asarray(mask_utils.iou(
+                g_rles[g0:g1] + tracker_rles, [*tracker_rles, ignore_region],
+                [False] * n_tracker + [True],
+            ))
+            ignore_ioa = iou[n_gt:, n_tracker]
+            iou = iou[:, :n_tracker]
+        elif n_tracker and (n_gt or n_tracker > 1):
             iou = np.asarray(
                 mask_utils.iou(g_rles[g0:g1] + tracker_rles, tracker_rles, [False] * n_tracker)
             )
+        else:
+            iou = None
+        if iou is not None:
             similarity = iou[:n_gt]
             if n_tracker > 1:
                 _check_exclusive(iou[n_gt:], tracker[t0:t1], t)
         else:
             similarity = np.zeros((n_gt, n_tracker), np.float64)
-        if n_tracker and i_bounds[t] < i_bounds[t + 1]:
-            ignore_region = mask_utils.merge(i_rles[i_bounds[t] : i_bounds[t + 1]], intersect=False)
-            ignore_ioa = np.asarray(mask_utils.iou(tracker_rles, [ignore_region], [True]))[:, 0]
         frames.append(
             FrameMasks(
                 gt_ids=g_ids[g0:g1],
