@@ -6,7 +6,7 @@ ignore regions), writes them once, then evaluates them with both, cars and pedes
 CLEAR + Identity, serially, each run in a fresh process (wall time of the evaluation call only,
 for ours both from files and with the GT already in memory as sweeps and the pipeline call it;
 imports excluded; peak RSS of the process, which imported the same modules (trackeval,
-remots.eval) before the call, and that baseline). Runs alternate between the two. Prints a
+remots.eval) before the call, and that baseline). Runs alternate between the evaluators. Prints a
 table and the largest difference between the two evaluators' numbers.
 
     python benchmarks/bench_eval.py [--repeats 3] [--sequences 0000 0012]

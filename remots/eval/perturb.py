@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from remots import masks
-from remots.io.mots import IGNORE, Instance, group_by_frame, sort_instances
+from remots.io.mots import IGNORE, Instance, group_by_frame, sort_instances, track_obj_id
 
 
 def perturb_results(
@@ -53,10 +53,10 @@ def perturb_results(
     keep = rng.random(len(objects)) >= drop
     objects = [inst for inst, k in zip(objects, keep, strict=True) if k]
     objects = _swap_identities(objects, swaps, rng)
-    objects = _split_tracks(objects, splits, rng)
+    ids = _NewIds({i.obj_id for i in objects})
+    objects = _split_tracks(objects, splits, rng, ids)
     frames = group_by_frame(objects, num_frames)
     out: list[Instance] = []
-    next_id = defaultdict(lambda: 1 + max((i.obj_id % 1000 for i in objects), default=0))
     num_fp = round(false_positives * len(objects))
     fp_frames = np.sort(rng.integers(0, num_frames, size=num_fp))
     fp_per_frame = np.bincount(fp_frames, minlength=num_frames)
@@ -67,17 +67,15 @@ def perturb_results(
             if fp is None:
                 continue
             class_id = int(rng.choice([1, 2]))
-            n = next_id[class_id]
-            next_id[class_id] += 1
-            frame.append(Instance(t, class_id * 1000 + n, class_id, fp))
+            frame.append(Instance(t, ids.new(class_id), class_id, fp))
         out.extend(frame)
     return sort_instances(out)
 
 
 def _swap_identities(objects: list[Instance], swaps: int, rng) -> list[Instance]:
     by_class = defaultdict(list)
-    for obj_id in sorted({i.obj_id for i in objects}):
-        by_class[obj_id // 1000].append(obj_id)
+    for class_id, obj_id in sorted({(i.class_id, i.obj_id) for i in objects}):
+        by_class[class_id].append(obj_id)
     for _ in range(swaps):
         candidates = [ids for ids in by_class.values() if len(ids) >= 2]
         if not candidates:
@@ -94,19 +92,33 @@ def _swap_identities(objects: list[Instance], swaps: int, rng) -> list[Instance]
     return objects
 
 
-def _split_tracks(objects: list[Instance], splits: int, rng) -> list[Instance]:
+class _NewIds:
+    """Unused obj_ids per class, numbered as results are (``track_obj_id``)."""
+
+    def __init__(self, used: set[int]):
+        self.used = set(used)
+        self.next = defaultdict(int)
+
+    def new(self, class_id: int) -> int:
+        while track_obj_id(class_id, self.next[class_id]) in self.used:
+            self.next[class_id] += 1
+        obj_id = track_obj_id(class_id, self.next[class_id])
+        self.used.add(obj_id)
+        return obj_id
+
+
+def _split_tracks(objects: list[Instance], splits: int, rng, new_ids: _NewIds) -> list[Instance]:
     for _ in range(splits):
-        ids = sorted({i.obj_id for i in objects})
-        if not ids:
+        tracks = sorted({i.obj_id for i in objects})
+        if not tracks:
             break
-        victim = ids[int(rng.integers(len(ids)))]
+        victim = tracks[int(rng.integers(len(tracks)))]
         frames = sorted({i.frame for i in objects if i.obj_id == victim})
         if len(frames) < 2:
             continue
         start = frames[int(rng.integers(1, len(frames)))]
-        class_id = victim // 1000
-        used = {i.obj_id for i in objects if i.class_id == class_id}
-        new_id = class_id * 1000 + 1 + max(u % 1000 for u in used)
+        class_id = next(i.class_id for i in objects if i.obj_id == victim)
+        new_id = new_ids.new(class_id)
         objects = [
             i.with_(obj_id=new_id) if i.obj_id == victim and i.frame >= start else i
             for i in objects
