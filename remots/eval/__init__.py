@@ -1,0 +1,28 @@
+"""Evaluation: MOTS metrics (HOTA, CLEAR-MOTS, Identity) equal to TrackEval's, in-process.
+
+``evaluate(gt, results, ...)`` on in-memory sequences and instances, ``evaluate_folder`` on a
+results folder; both return an ``EvalResult``. ``python track.py stage=eval`` is
+``remots.eval.stage.run_eval``.
+"""
+
+from remots.eval.metrics import (
+    BENCHMARKS,
+    check_results,
+    evaluate,
+    evaluate_folder,
+    load_gt,
+    read_results_folder,
+)
+from remots.eval.result import COMBINED, METRIC_NAMES, EvalResult
+
+__all__ = [
+    "BENCHMARKS",
+    "COMBINED",
+    "METRIC_NAMES",
+    "EvalResult",
+    "check_results",
+    "evaluate",
+    "evaluate_folder",
+    "load_gt",
+    "read_results_folder",
+]
