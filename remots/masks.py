@@ -52,7 +52,12 @@ def area(rles: Sequence[RLE]) -> np.ndarray:
     """Pixel count of each mask, ``(N,)`` int64."""
     if len(rles) == 0:
         return np.zeros(0, np.int64)
-    return np.asarray(mask_utils.area(list(rles)), dtype=np.int64)
+    rles = list(rles)
+    # pycocotools' area overflows a uint8 count under numpy 2 for lists of 256 or more
+    return np.concatenate(
+        [np.asarray(mask_utils.area(rles[k : k + 255]), dtype=np.int64)
+         for k in range(0, len(rles), 255)]
+    )
 
 
 def bbox(rles: Sequence[RLE]) -> np.ndarray:

@@ -114,3 +114,15 @@ def test_make_exclusive_with_a_full_image_mask_and_ties():
     assert out[1, 0, 0] == 1 and out[0, 0, 0] == 0  # higher score keeps the pixel
     assert out[0, 3, 3] == 1 and out[2, 3, 3] == 0  # a tie goes to the earlier mask
     assert out.sum(axis=0).min() == 1 and out.sum(axis=0).max() == 1
+
+
+def test_area_and_overlap_checks_of_many_masks():
+    """pycocotools' own area() fails for 256+ masks under numpy 2; ours must not."""
+    dense = np.zeros((300, 20, 20), np.uint8)
+    for k in range(300):
+        dense[k].flat[k] = 1  # one distinct pixel each: no overlaps
+    rles = masks.encode(dense)
+    np.testing.assert_array_equal(masks.area(rles), np.ones(300))
+    assert masks.overlapping_pairs(rles) == []
+    dense[299].flat[0] = 1
+    assert masks.overlapping_pairs(masks.encode(dense)) == [(0, 299)]
