@@ -54,21 +54,41 @@ def _one(which: str, workdir: Path, sequences: list[str]) -> None:
     before = _rss_mb()
     t0 = time.perf_counter()
     if which == "ours":
-        result = evaluate_folder(KITTI, tracker_dir, layout="kitti_mots", seqmap=seqmap,
-                                 sequences=sequences, classes=CLASSES)
+        result = evaluate_folder(
+            KITTI,
+            tracker_dir,
+            layout="kitti_mots",
+            seqmap=seqmap,
+            sequences=sequences,
+            classes=CLASSES,
+        )
     elif which == "ours_gt_loaded":
         results, paths = read_results_folder(tracker_dir, gt)
-        result = evaluate(gt, results, classes=CLASSES, benchmark="kitti_mots", validate=False,
-                          results_paths=paths)
+        result = evaluate(
+            gt,
+            results,
+            classes=CLASSES,
+            benchmark="kitti_mots",
+            validate=False,
+            results_paths=paths,
+        )
     else:
         result = run_trackeval(
-            {"GT_FOLDER": str(KITTI), "TRACKERS_FOLDER": str(workdir / "trackers"),
-             "GT_LOC_FORMAT": "{gt_folder}/instances_txt/{seq}.txt", "SEQMAP_FILE": str(seqmap)},
-            benchmark="kitti_mots", classes=CLASSES,
+            {
+                "GT_FOLDER": str(KITTI),
+                "TRACKERS_FOLDER": str(workdir / "trackers"),
+                "GT_LOC_FORMAT": "{gt_folder}/instances_txt/{seq}.txt",
+                "SEQMAP_FILE": str(seqmap),
+            },
+            benchmark="kitti_mots",
+            classes=CLASSES,
         )
     wall = time.perf_counter() - t0
-    print(json.dumps({"wall": wall, "peak_mb": _rss_mb(), "base_mb": before,
-                      "rows": result.to_rows()}))
+    print(
+        json.dumps(
+            {"wall": wall, "peak_mb": _rss_mb(), "base_mb": before, "rows": result.to_rows()}
+        )
+    )
 
 
 def main() -> None:
@@ -96,17 +116,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for seq in sequences:
-            results = perturb_results(seq.gt, num_frames=seq.num_frames, rng=rng, drop=0.15,
-                                      erode=0.2, dilate=0.2, swaps=3, splits=3,
-                                      false_positives=0.15)
-            write_mots_txt(workdir / "trackers" / "remots" / "data" / f"{seq.name}.txt",
-                           results, frame_base=0)
+            results = perturb_results(
+                seq.gt,
+                num_frames=seq.num_frames,
+                rng=rng,
+                drop=0.15,
+                erode=0.2,
+                dilate=0.2,
+                swaps=3,
+                splits=3,
+                false_positives=0.15,
+            )
+            write_mots_txt(
+                workdir / "trackers" / "remots" / "data" / f"{seq.name}.txt", results, frame_base=0
+            )
         write_seqmap(workdir / "seqmap.txt", sequences, style="kitti")
         runs = {which: [] for which in LABELS}
         for _ in range(args.repeats):
             for which in LABELS:
-                cmd = [sys.executable, __file__, "--_one", which, "--_workdir", str(workdir),
-                       "--sequences", *names]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--_one",
+                    which,
+                    "--_workdir",
+                    str(workdir),
+                    "--sequences",
+                    *names,
+                ]
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 runs[which].append(json.loads(out.strip().splitlines()[-1]))
     worst = 0.0
@@ -115,17 +152,23 @@ def main() -> None:
             assert (a["sequence"], a["class"]) == (b["sequence"], b["class"])
             worst = max(worst, *(abs(a[k] - b[k]) for k in a if k not in ("sequence", "class")))
     n_masks = sum(len([i for i in s.gt if i.class_id != 10]) for s in sequences)
-    print(f"KITTI MOTS: {len(sequences)} sequences, {sum(s.num_frames for s in sequences)} "
-          f"frames, {n_masks} GT masks; classes {', '.join(CLASSES)}; repeats {args.repeats}")
-    print(f"{'evaluator':<32}{'wall min s':>12}{'wall median s':>15}{'peak RSS MB':>13}"
-          f"{'(before call)':>15}{'speed-up':>10}")
+    print(
+        f"KITTI MOTS: {len(sequences)} sequences, {sum(s.num_frames for s in sequences)} "
+        f"frames, {n_masks} GT masks; classes {', '.join(CLASSES)}; repeats {args.repeats}"
+    )
+    print(
+        f"{'evaluator':<32}{'wall min s':>12}{'wall median s':>15}{'peak RSS MB':>13}"
+        f"{'(before call)':>15}{'speed-up':>10}"
+    )
     best = {k: min(r["wall"] for r in v) for k, v in runs.items()}
     for which, label in LABELS.items():
         walls = [r["wall"] for r in runs[which]]
         peak = max(r["peak_mb"] for r in runs[which])
         base = max(r["base_mb"] for r in runs[which])
-        print(f"{label:<32}{min(walls):>12.2f}{statistics.median(walls):>15.2f}{peak:>13.1f}"
-              f"{base:>15.1f}{best['trackeval'] / best[which]:>9.2f}x")
+        print(
+            f"{label:<32}{min(walls):>12.2f}{statistics.median(walls):>15.2f}{peak:>13.1f}"
+            f"{base:>15.1f}{best['trackeval'] / best[which]:>9.2f}x"
+        )
     print(f"largest |difference| over all metrics, sequences and classes: {worst:.3g}")
 
 

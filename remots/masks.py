@@ -55,8 +55,10 @@ def area(rles: Sequence[RLE]) -> np.ndarray:
     rles = list(rles)
     # pycocotools' area overflows a uint8 count under numpy 2 for lists of 256 or more
     return np.concatenate(
-        [np.asarray(mask_utils.area(rles[k : k + 255]), dtype=np.int64)
-         for k in range(0, len(rles), 255)]
+        [
+            np.asarray(mask_utils.area(rles[k : k + 255]), dtype=np.int64)
+            for k in range(0, len(rles), 255)
+        ]
     )
 
 

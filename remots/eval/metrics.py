@@ -2,7 +2,7 @@
 
 TrackEval (the MOTSChallenge and KITTI MOTS evaluator) reads files, computes mask IoUs, applies
 its preprocessing and runs its metric classes. Here the reading, the IoUs and the preprocessing
-happen in memory (``remots.eval.reading``, ``remots.eval.preprocess``) and TrackEval's own
+happen in memory (``remots.io.mots``, ``remots.eval.preprocess``) and TrackEval's own
 ``HOTA``, ``CLEAR`` and ``Identity`` classes compute every number, per sequence and combined over
 sequences with their ``combine_sequences``, so the results equal TrackEval's.
 """
@@ -23,7 +23,6 @@ from remots.eval.preprocess import (
     preprocess_sequence,
     sequence_frames,
 )
-from remots.eval.reading import read_mots_txt_fast
 from remots.eval.result import EvalResult
 from remots.io.layouts import Sequence as MOTSSequence
 from remots.io.layouts import load_kitti_mots, load_motschallenge, read_seqmap
@@ -57,11 +56,23 @@ def summarize(res: Mapping[str, dict]) -> dict[str, float]:
     class: HOTA-family values are the mean over the 19 alpha thresholds, as TrackEval reports."""
     hota, clear, identity = res["HOTA"], res["CLEAR"], res["Identity"]
     out = {name: float(np.mean(hota[name])) for name in ("HOTA", "DetA", "AssA", "LocA")}
-    for ours, theirs in (("sMOTSA", "sMOTA"), ("MOTSA", "MOTA"), ("MOTSP", "MOTP"),
-                         ("MODSA", "MODA")):
+    for ours, theirs in (
+        ("sMOTSA", "sMOTA"),
+        ("MOTSA", "MOTA"),
+        ("MOTSP", "MOTP"),
+        ("MODSA", "MODA"),
+    ):
         out[ours] = float(clear[theirs])
-    for ours, theirs in (("TP", "CLR_TP"), ("FP", "CLR_FP"), ("FN", "CLR_FN"), ("IDSW", "IDSW"),
-                         ("Frag", "Frag"), ("MT", "MT"), ("PT", "PT"), ("ML", "ML")):
+    for ours, theirs in (
+        ("TP", "CLR_TP"),
+        ("FP", "CLR_FP"),
+        ("FN", "CLR_FN"),
+        ("IDSW", "IDSW"),
+        ("Frag", "Frag"),
+        ("MT", "MT"),
+        ("PT", "PT"),
+        ("ML", "ML"),
+    ):
         out[ours] = int(clear[theirs])
     for name in ("IDF1", "IDP", "IDR"):
         out[name] = float(identity[name])
@@ -290,13 +301,13 @@ def read_results_folder(
                     path,
                 )
             continue
-        results[seq.name] = read_mots_txt_fast(
+        results[seq.name] = read_mots_txt(
             path,
             frame_base=seq.frame_base,
             num_frames=seq.num_frames,
             image_size=seq.image_size,
             allowed_classes=RESULT_CLASSES,
-            check_overlap=False,
+            allow_overlap=True,  # overlaps are found in the IoUs the evaluation computes anyway
         )
         paths[seq.name] = path
     return results, paths
@@ -309,7 +320,7 @@ def load_gt(
     sequences: Sequence[str] | None = None,
     seqmap: str | Path | None = None,
 ) -> list[MOTSSequence]:
-    """Sequences of a GT folder with their ground truth, read with ``read_mots_txt_fast``."""
+    """Sequences of a GT folder with their ground truth, read with ``read_mots_txt``."""
     gt_root = Path(gt_root)
     sequences = list(sequences) if sequences else None
     if layout == "motschallenge":
@@ -320,7 +331,7 @@ def load_gt(
         seqs = _kitti_sequences(gt_root, sequences, seqmap)
     for seq in seqs:
         if seq.gt is None:
-            seq.gt = read_mots_txt_fast(
+            seq.gt = read_mots_txt(
                 seq.gt_path,
                 frame_base=seq.frame_base,
                 num_frames=seq.num_frames,
@@ -328,8 +339,9 @@ def load_gt(
             )
             if not seq.height:
                 if not seq.gt:
-                    raise InputError("cannot tell the image size (no images, empty GT)",
-                                     seq.gt_path)
+                    raise InputError(
+                        "cannot tell the image size (no images, empty GT)", seq.gt_path
+                    )
                 seq.height, seq.width = seq.gt[0].height, seq.gt[0].width
     return seqs
 
@@ -349,8 +361,8 @@ def _kitti_sequences(root: Path, sequences, seqmap) -> list[MOTSSequence]:
     if seqmap is not None:
         path = Path(seqmap) if Path(seqmap).is_absolute() else root / seqmap
         ranges = {name: last for name, _, last in read_seqmap(path)}
-    names = sequences or list(ranges) or sorted(
-        p.stem for p in (root / "instances_txt").glob("*.txt")
+    names = (
+        sequences or list(ranges) or sorted(p.stem for p in (root / "instances_txt").glob("*.txt"))
     )
     if not names:
         raise InputError("no KITTI MOTS sequences found", root)
@@ -360,16 +372,32 @@ def _kitti_sequences(root: Path, sequences, seqmap) -> list[MOTSSequence]:
         if ranges.get(name, -1) >= 0:
             num_frames = ranges[name] + 1
         else:  # the GT's last frame: read it once here
-            gt = read_mots_txt_fast(gt_path, frame_base=0)
+            gt = read_mots_txt(gt_path, frame_base=0)
             num_frames = max((i.frame for i in gt), default=-1) + 1
             if num_frames <= 0:
-                raise InputError("cannot tell the sequence's length (no seqmap, empty GT)",
-                                 gt_path)
-        out.append(MOTSSequence(name=name, num_frames=num_frames, height=0, width=0,
-                                frame_base=0, fps=10.0, gt_path=gt_path,
-                                extra={"seq_dir": root}))
+                raise InputError("cannot tell the sequence's length (no seqmap, empty GT)", gt_path)
+        out.append(
+            MOTSSequence(
+                name=name,
+                num_frames=num_frames,
+                height=0,
+                width=0,
+                frame_base=0,
+                fps=10.0,
+                gt_path=gt_path,
+                extra={"seq_dir": root},
+            )
+        )
     return out
 
 
-__all__ = ["BENCHMARKS", "IGNORE", "check_results", "evaluate", "evaluate_folder", "load_gt",
-           "read_results_folder", "summarize"]
+__all__ = [
+    "BENCHMARKS",
+    "IGNORE",
+    "check_results",
+    "evaluate",
+    "evaluate_folder",
+    "load_gt",
+    "read_results_folder",
+    "summarize",
+]

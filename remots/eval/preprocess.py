@@ -94,10 +94,13 @@ def sequence_frames(
             # the ignore union as one more column, with iscrowd: intersection over the area of
             # the row's (tracker) mask, as TrackEval's do_ioa call computes it
             ignore_region = mask_utils.merge(i_rles[i0:i1], intersect=False)
-            iou = np.asarray(mask_utils.iou(
-                g_rles[g0:g1] + tracker_rles, [*tracker_rles, ignore_region],
-                [False] * n_tracker + [True],
-            ))
+            iou = np.asarray(
+                mask_utils.iou(
+                    g_rles[g0:g1] + tracker_rles,
+                    [*tracker_rles, ignore_region],
+                    [False] * n_tracker + [True],
+                )
+            )
             ignore_ioa = iou[n_gt:, n_tracker]
             iou = iou[:, :n_tracker]
         elif n_tracker and (n_gt or n_tracker > 1):

@@ -107,7 +107,8 @@ def log_to_wandb(result: EvalResult, cfg: DictConfig):
     run.summary.update(summary)
     rows = result.to_rows()
     columns = list(rows[0])
-    run.log({"eval/metrics": wandb.Table(columns=columns, data=[[r[c] for c in columns]
-                                                                for r in rows])})
+    run.log(
+        {"eval/metrics": wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])}
+    )
     run.finish()
     return summary

@@ -209,8 +209,17 @@ def read_mots_txt(
         frames outside the sequence or out of order, unknown class.
     """
     path = Path(path)
+    lines = read_text_lines(path)
+    if require_sorted:  # fast path: the whole file checked at once; errors are worded below
+        from remots.io.mots_fast import parse_checked
+
+        instances = parse_checked(
+            lines, frame_base, num_frames, image_size, allowed_classes, not allow_overlap
+        )
+        if instances is not None:
+            return instances
     return parse_mots_lines(
-        read_text_lines(path),
+        lines,
         path,
         frame_base=frame_base,
         num_frames=num_frames,

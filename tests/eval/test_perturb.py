@@ -14,12 +14,14 @@ def test_perturbed_results_are_exclusive_unique_and_reproducible(kitti_sequences
     seq = next(s for s in kitti_sequences if s.name == "0012")
 
     def make(seed):
-        return perturb_results(seq.gt, num_frames=seq.num_frames,
-                               rng=np.random.default_rng(seed), false_positives=0.3)
+        return perturb_results(
+            seq.gt, num_frames=seq.num_frames, rng=np.random.default_rng(seed), false_positives=0.3
+        )
 
     results = make(5)
     assert [(i.frame, i.obj_id, i.rle["counts"]) for i in results] == [
-        (i.frame, i.obj_id, i.rle["counts"]) for i in make(5)]
+        (i.frame, i.obj_id, i.rle["counts"]) for i in make(5)
+    ]
     assert [i.rle["counts"] for i in results] != [i.rle["counts"] for i in make(6)]
     assert all(i.class_id in (1, 2) for i in results)
     for frame in group_by_frame(results, seq.num_frames):

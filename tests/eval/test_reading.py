@@ -1,4 +1,4 @@
-"""The fast reader equals read_mots_txt; bad results files fail naming file and line."""
+"""read_mots_txt's fast path equals the line parser; bad results files fail naming file and line."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,8 @@ import pytest
 from remots import masks
 from remots.errors import InputError, MOTSFormatError
 from remots.eval import evaluate_folder
-from remots.eval.reading import read_mots_txt_fast, rle_strings_valid
-from remots.io.mots import read_mots_txt
+from remots.io.mots import parse_mots_lines, read_mots_txt
+from remots.io.mots_fast import rle_strings_valid
 
 SEQMAP = "seqmaps/train.seqmap"
 
@@ -19,7 +19,9 @@ def _key(instances):
 @pytest.mark.parametrize("seq", ["0003", "0012"])
 def test_fast_reader_equals_read_mots_txt_on_real_gt(kitti_root, seq):
     path = kitti_root / "instances_txt" / f"{seq}.txt"
-    assert _key(read_mots_txt_fast(path, frame_base=0)) == _key(read_mots_txt(path, frame_base=0))
+    fast = read_mots_txt(path, frame_base=0)  # the whole-file fast path
+    slow = parse_mots_lines(path.read_text().split("\n"), path, frame_base=0)
+    assert _key(fast) == _key(slow)
 
 
 def test_rle_strings_valid_agrees_with_rle_counts_on_corrupted_strings(kitti_root):
@@ -30,8 +32,13 @@ def test_rle_strings_valid_agrees_with_rle_counts_on_corrupted_strings(kitti_roo
     variants = []
     for s in strings:
         k = int(rng.integers(len(s)))
-        variants += [s, s[:-1], s + "0", s[:k] + chr(int(rng.integers(40, 120))) + s[k + 1 :],
-                     s[:k] + s[k + 1 :]]
+        variants += [
+            s,
+            s[:-1],
+            s + "0",
+            s[:k] + chr(int(rng.integers(40, 120))) + s[k + 1 :],
+            s[:k] + s[k + 1 :],
+        ]
     for v in variants:
         try:
             expected = int(masks.rle_counts(v).sum()) == h * w
@@ -57,8 +64,15 @@ def results_dir(kitti_root, tmp_path):
 
 
 def _evaluate(kitti_root, results_dir, **kw):
-    return evaluate_folder(kitti_root, results_dir, layout="kitti_mots", seqmap=SEQMAP,
-                           sequences=["0012"], classes=("car", "pedestrian"), **kw)
+    return evaluate_folder(
+        kitti_root,
+        results_dir,
+        layout="kitti_mots",
+        seqmap=SEQMAP,
+        sequences=["0012"],
+        classes=("car", "pedestrian"),
+        **kw,
+    )
 
 
 def test_gt_as_results_scores_perfectly(kitti_root, results_dir):

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 DEFAULT_SEQUENCES = ("0003", "0012", "0017")  # small ones; all 12 under -m slow
 SETTINGS = {
     "mixed": dict(drop=0.15, erode=0.2, dilate=0.2, swaps=3, splits=3, false_positives=0.15),
-    "ignore_fps": dict(drop=0.05, erode=0.0, dilate=0.3, swaps=1, splits=1, false_positives=0.4,
-                       in_ignore=0.9),
+    "ignore_fps": dict(
+        drop=0.05, erode=0.0, dilate=0.3, swaps=1, splits=1, false_positives=0.4, in_ignore=0.9
+    ),
 }
 
 
@@ -83,8 +84,9 @@ def test_evaluate_folder_reads_the_files_trackeval_reads(kitti_sequences, tmp_pa
         seqmap=config["SEQMAP_FILE"],
         classes=("car", "pedestrian"),
     )
-    _assert_equal(ours, evaluate(sequences, results, classes=("car", "pedestrian"),
-                                 benchmark="kitti_mots"))
+    _assert_equal(
+        ours, evaluate(sequences, results, classes=("car", "pedestrian"), benchmark="kitti_mots")
+    )
 
 
 @pytest.mark.slow
@@ -97,7 +99,8 @@ def test_evaluate_folder_motschallenge_layout(kitti_sequences, tmp_path):
     sequences = [s for s in kitti_sequences if s.name in DEFAULT_SEQUENCES[:2]]
     results = _perturbed(sequences, "mixed", seed=5)
     write_trackeval_layout(sequences, results, tmp_path, benchmark="motschallenge")
-    ours = evaluate_folder(tmp_path / "gt", tmp_path / "trackers" / "remots" / "data",
-                           layout="motschallenge")
+    ours = evaluate_folder(
+        tmp_path / "gt", tmp_path / "trackers" / "remots" / "data", layout="motschallenge"
+    )
     assert ours.benchmark == "motschallenge"
     _assert_equal(ours, evaluate(sequences, results))

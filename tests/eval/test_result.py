@@ -21,7 +21,10 @@ def result():
 def test_rows_and_table(result):
     rows = result.to_rows()
     assert [(r["sequence"], r["class"]) for r in rows] == [
-        ("a", "pedestrian"), ("b", "pedestrian"), (COMBINED, "pedestrian")]
+        ("a", "pedestrian"),
+        ("b", "pedestrian"),
+        (COMBINED, "pedestrian"),
+    ]
     assert list(rows[0])[2:] == list(METRIC_NAMES)
     # a: 2 TP of 3 GT, IoUs 1 and 8/12 -> MOTSP 83.33 %
     assert rows[0]["TP"] == 2 and rows[0]["FN"] == 1
@@ -37,8 +40,10 @@ def test_rows_and_table(result):
 
 def test_save_writes_json_and_csv_into_the_run_folder(result, tmp_path):
     json_path, csv_path = result.save(tmp_path)
-    assert (json_path, csv_path) == (RunFolder(tmp_path).metrics_json(),
-                                     RunFolder(tmp_path).metrics_csv())
+    assert (json_path, csv_path) == (
+        RunFolder(tmp_path).metrics_json(),
+        RunFolder(tmp_path).metrics_csv(),
+    )
     saved = json.loads(json_path.read_text())
     assert saved["combined"] == result.combined
     assert saved["per_sequence"] == result.per_sequence

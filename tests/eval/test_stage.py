@@ -47,9 +47,14 @@ def test_stage_writes_metrics_and_returns_the_objective(run_dir, kitti_root):
     assert cfg.stage.fn == "remots.eval.stage.run_eval"
     assert cfg.eval.results_dir == f"{run_dir}/results"
     objective = run_eval(cfg)
-    expected = evaluate_folder(kitti_root, run_dir / "results", layout="kitti_mots",
-                               seqmap="seqmaps/train.seqmap", sequences=["0012"],
-                               classes=("car", "pedestrian"))
+    expected = evaluate_folder(
+        kitti_root,
+        run_dir / "results",
+        layout="kitti_mots",
+        seqmap="seqmaps/train.seqmap",
+        sequences=["0012"],
+        classes=("car", "pedestrian"),
+    )
     assert objective == expected.combined["car"]["HOTA"]
     assert 0.3 < objective < 1.0
     saved = json.loads((run_dir / "metrics.json").read_text())
@@ -74,9 +79,14 @@ def test_wandb_summary_and_table(run_dir, kitti_root, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     cfg = _cfg(run_dir, kitti_root, "logger=wandb")
-    result = evaluate_folder(kitti_root, run_dir / "results", layout="kitti_mots",
-                             seqmap="seqmaps/train.seqmap", sequences=["0012"],
-                             classes=("car", "pedestrian"))
+    result = evaluate_folder(
+        kitti_root,
+        run_dir / "results",
+        layout="kitti_mots",
+        seqmap="seqmaps/train.seqmap",
+        sequences=["0012"],
+        classes=("car", "pedestrian"),
+    )
     summary = log_to_wandb(result, cfg)
     assert summary["car/IDF1"] == result.combined["car"]["IDF1"]
     assert summary["pedestrian/HOTA"] == result.combined["pedestrian"]["HOTA"]
@@ -85,23 +95,40 @@ def test_wandb_summary_and_table(run_dir, kitti_root, monkeypatch):
     saved = json.loads(table.read_text())
     rows = result.to_rows()
     assert saved["columns"] == list(rows[0])
-    assert [r[:2] for r in saved["data"]] == [["0012", "car"], ["COMBINED", "car"],
-                                             ["0012", "pedestrian"], ["COMBINED", "pedestrian"]]
+    assert [r[:2] for r in saved["data"]] == [
+        ["0012", "car"],
+        ["COMBINED", "car"],
+        ["0012", "pedestrian"],
+        ["COMBINED", "pedestrian"],
+    ]
     assert saved["data"][1][saved["columns"].index("IDF1")] == pytest.approx(
-        result.combined["car"]["IDF1"])
+        result.combined["car"]["IDF1"]
+    )
 
 
 def test_stage_reads_gt_from_the_configured_data(run_dir, kitti_root):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("track", overrides=[
-            "stage=eval", "data=kitti_mots", f"paths.run_dir={run_dir}",
-            f"data.root={kitti_root.parent}", f"data.target_split={kitti_root.name}",
-            "data.sequences=['0012']", "eval.objective=sMOTSA",
-        ])
+        cfg = compose(
+            "track",
+            overrides=[
+                "stage=eval",
+                "data=kitti_mots",
+                f"paths.run_dir={run_dir}",
+                f"data.root={kitti_root.parent}",
+                f"data.target_split={kitti_root.name}",
+                "data.sequences=['0012']",
+                "eval.objective=sMOTSA",
+            ],
+        )
     objective = run_eval(cfg)  # classes from data.classes: car first
-    expected = evaluate_folder(kitti_root, run_dir / "results", layout="kitti_mots",
-                               seqmap="seqmaps/train.seqmap", sequences=["0012"],
-                               classes=("car", "pedestrian"))
+    expected = evaluate_folder(
+        kitti_root,
+        run_dir / "results",
+        layout="kitti_mots",
+        seqmap="seqmaps/train.seqmap",
+        sequences=["0012"],
+        classes=("car", "pedestrian"),
+    )
     assert objective == expected.combined["car"]["sMOTSA"]
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["benchmark"] == "kitti_mots"

@@ -1,24 +1,20 @@
-"""Fast, validated reading of MOTS txt files for evaluation.
+"""The fast path of ``remots.io.mots.read_mots_txt``: a whole file checked at once with numpy.
 
-``read_mots_txt_fast`` accepts and returns exactly what ``remots.io.mots.read_mots_txt`` does,
-but checks a whole file at once with numpy (RLE strings, frame range and order, classes, sizes,
-duplicate ids, overlaps) instead of line by line: about 2.5x faster on the KITTI MOTS GT. When
-any check fails it hands the file to ``read_mots_txt``, so the error raised is the foundation's
-own, naming the file and the line.
+``parse_checked`` accepts exactly what the line-by-line ``parse_mots_lines`` accepts (RLE strings,
+frame range and order, classes, sizes, duplicate ids, overlaps) and returns the same instances,
+about 2.5x faster on the KITTI MOTS GT. It returns None when any check fails; the reader then runs
+the line-by-line parser, which words the error naming the file and the line.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from remots.io.mots import CAR, IGNORE, PEDESTRIAN, Instance, read_mots_txt
-
-log = logging.getLogger(__name__)
+from remots import masks
+from remots.io.mots import Instance
 
 _MAX_RLE_CHARS_PER_COUNT = 7  # as remots.masks: 35 bits, more than any image of < 2**32 pixels
 
@@ -101,44 +97,9 @@ def _rle_chunk_valid(counts: Sequence[str], pixels: np.ndarray) -> bool:
     return bool((np.add.reduceat(cnts, first) == pixels).all())
 
 
-def read_mots_txt_fast(
-    path: str | Path,
-    *,
-    frame_base: int,
-    num_frames: int | None = None,
-    image_size: tuple[int, int] | None = None,
-    allowed_classes: Sequence[int] | None = (CAR, PEDESTRIAN, IGNORE),
-    check_overlap: bool = True,
-) -> list[Instance]:
-    """``read_mots_txt`` (no overlaps allowed, lines ordered by frame), checked file-wide.
-
-    Returns 0-based ``Instance`` objects in file order. Raises ``MOTSFormatError`` naming the
-    file and line for anything ``read_mots_txt`` rejects (it is called to word the error).
-    ``check_overlap=False`` leaves the overlap check to the caller (the evaluation finds
-    overlaps in the pairwise IoUs it computes anyway, then calls ``read_mots_txt``).
-    """
-    path = Path(path)
-    kwargs = dict(
-        frame_base=frame_base,
-        num_frames=num_frames,
-        image_size=image_size,
-        allowed_classes=allowed_classes,
-    )
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return read_mots_txt(path, **kwargs)
-    instances = _parse_checked(
-        text, frame_base, num_frames, image_size, allowed_classes, check_overlap
-    )
-    if instances is None:
-        return read_mots_txt(path, **kwargs)
-    return instances
-
-
-def _parse_checked(text, frame_base, num_frames, image_size, allowed_classes, check_overlap):
-    """Instances of ``text``, or None if any line breaks a rule of ``read_mots_txt``."""
-    rows = [line.split(" ") for line in (raw.strip() for raw in text.split("\n")) if line]
+def parse_checked(lines, frame_base, num_frames, image_size, allowed_classes, check_overlap):
+    """Instances of ``lines``, or None if any line breaks a rule of ``parse_mots_lines``."""
+    rows = [line.split(" ") for line in (raw.strip() for raw in lines) if line]
     if not rows:
         return []
     if any(len(r) != 6 for r in rows):
@@ -176,28 +137,16 @@ def _parse_checked(text, frame_base, num_frames, image_size, allowed_classes, ch
     ]
 
 
-def rle_areas(rles: Sequence[dict]) -> np.ndarray:
-    """Pixel count of each RLE, ``(N,)`` int64.
-
-    pycocotools' ``area`` fails on lists of 256 or more masks under numpy 2 (it sizes an array
-    with a uint8), so the list goes in chunks of 255.
-    """
-    out = np.zeros(len(rles), np.int64)
-    for lo in range(0, len(rles), 255):
-        out[lo : lo + 255] = mask_utils.area(list(rles[lo : lo + 255]))
-    return out
-
-
 def _any_overlap(rles: list[dict], t: np.ndarray) -> bool:
     """Whether two masks of one frame share a pixel (``t`` ordered, one frame index per mask)."""
-    areas = rle_areas(rles)
+    areas = masks.area(rles)
     bounds = np.flatnonzero(np.diff(t)) + 1
-    for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [len(t)])),
-                      strict=True):
+    for lo, hi in zip(
+        np.concatenate(([0], bounds)), np.concatenate((bounds, [len(t)])), strict=True
+    ):
         if hi - lo < 2:
             continue
         union = mask_utils.merge(rles[lo:hi], intersect=False)
         if int(mask_utils.area(union)) != int(areas[lo:hi].sum()):
             return True
     return False
-
