@@ -165,6 +165,10 @@ def train_phase(cfg: DictConfig, phase: str):
     if final.is_file() and not stage.get("overwrite", False):
         log.info("%s exists: stage %s skipped (stage.overwrite=true retrains)", final, phase)
         return None
+    if phase == "inter" and not run.checkpoint("intra").is_file():
+        raise ConfigError(
+            f"{run.checkpoint('intra')}: the intra encoder is missing (run stage=intra first)"
+        )
     L.seed_everything(cfg.seed, workers=True)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -213,7 +217,11 @@ def train_phase(cfg: DictConfig, phase: str):
     ckpt_path = str(last) if stage.get("resume", True) and last.is_file() else None
     if ckpt_path:
         log.info("resuming %s from %s", phase, ckpt_path)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    # our own checkpoint: its hyper-parameters hold functools.partial objects
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path,
+                weights_only=False if ckpt_path else None)
+    if trainer.interrupted:
+        raise RuntimeError(f"training of {phase} was interrupted; rerun to resume from {last}")
     tmp = final.with_name(f".{final.name}.tmp")
     trainer.save_checkpoint(tmp)
     if trainer.is_global_zero:

@@ -51,7 +51,7 @@ def embed_crops(
     starts = range(0, len(crops), batch_size)
     with torch.inference_mode():
         for i in tqdm(starts, disable=not progress, desc=desc, unit="batch", leave=False):
-            x = torch.from_numpy(np.ascontiguousarray(crops[i : i + batch_size])).to(device)
+            x = torch.from_numpy(np.array(crops[i : i + batch_size])).to(device)
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
