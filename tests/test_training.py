@@ -80,7 +80,7 @@ def test_resume_continues_exactly(data_root, tmp_path):
 
 def test_inter_starts_from_intra_and_needs_short_tracklets(data_root, tmp_path):
     run, seq, dets, ids = _prepare(data_root, tmp_path)
-    with pytest.raises(ConfigError, match="intra.ckpt"):
+    with pytest.raises(ConfigError, match=r"intra.ckpt"):
         run_inter(_cfg(data_root, tmp_path, "inter"))
     run_intra(_cfg(data_root, tmp_path))
     with pytest.raises(ConfigError, match="stage=short"):

@@ -99,7 +99,7 @@ def test_inter_tracklets_of_different_groups_never_meet():
 
 
 def _mixed(seed=0, rank=0, world_size=1, ratio=(1, 1), batch_size=8, num_batches=6):
-    items, identities, frames, groups = _gt_items()
+    _, identities, frames, groups = _gt_items()
     gt = GTTripletSampler(items=np.arange(200), identities=identities, frames=frames, groups=groups)
     intra = IntraFrameTripletSampler(items=np.arange(150), frames=frames[:150] % 7,
                                      groups=np.zeros(150))

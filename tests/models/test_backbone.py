@@ -15,7 +15,8 @@ def test_feature_dims_bnneck_and_classifier():
     out = net(torch.rand(2, 3, 64, 32))
     assert out["feature"].shape == (2, 512) and out["logits"].shape == (2, 7)
     assert not net.bnneck.bias.requires_grad
-    assert torch.equal(net.embed(torch.zeros(1, 3, 64, 32)), net(torch.zeros(1, 3, 64, 32))["feature"])
+    zeros = torch.zeros(1, 3, 64, 32)
+    assert torch.equal(net.embed(zeros), net(zeros)["feature"])
     plain = _net(bnneck=False)
     assert plain.bnneck is None and plain.classifier is None
 
@@ -40,11 +41,11 @@ def test_local_weights_file_round_trip(tmp_path):
 def test_bad_weights_files_name_the_file(tmp_path):
     corrupt = tmp_path / "corrupt.pth"
     corrupt.write_bytes(b"not a checkpoint")
-    with pytest.raises(ConfigError, match="corrupt.pth"):
+    with pytest.raises(ConfigError, match=r"corrupt.pth"):
         ReIDEncoder(backbone="resnet18", checkpoint_path=str(corrupt))
     other = tmp_path / "resnet34.pth"
     torch.save(ReIDEncoder(backbone="resnet34").backbone.state_dict(), other)
-    with pytest.raises(ConfigError, match="resnet34.pth.*do not fit"):
+    with pytest.raises(ConfigError, match=r"resnet34.pth.*do not fit"):
         ReIDEncoder(backbone="resnet18", checkpoint_path=str(other))
     with pytest.raises(ConfigError, match="not found"):
         ReIDEncoder(backbone="resnet18", checkpoint_path=str(tmp_path / "missing.pth"))

@@ -58,11 +58,11 @@ def test_ensure_features_caches_and_is_deterministic(toy, tmp_path):
 def test_missing_or_corrupt_checkpoint_is_a_config_error(toy, tmp_path):
     cfg = _cfg(tmp_path)
     run = RunFolder(tmp_path)
-    with pytest.raises(ConfigError, match="intra.ckpt.*not found"):
+    with pytest.raises(ConfigError, match=r"intra.ckpt.*not found"):
         ensure_features(cfg, run, "intra", toy, toy.gt)
     run.checkpoint("inter").parent.mkdir(parents=True, exist_ok=True)
     run.checkpoint("inter").write_bytes(b"\x00garbage")
-    with pytest.raises(ConfigError, match="inter.ckpt"):
+    with pytest.raises(ConfigError, match=r"inter.ckpt"):
         ensure_features(cfg, run, "inter", toy, toy.gt)
     torch.save({"state_dict": {"net.backbone.conv1.weight": torch.zeros(1)}}, tmp_path / "x.ckpt")
     with pytest.raises(ConfigError, match=r"x.ckpt.*does not fit"):
