@@ -45,22 +45,6 @@ def _module(num_identities=0, id_loss_weight=0.0, lr=1e-3):
     )
 
 
-def test_batches_hold_the_mix_and_the_labels(crops):
-    dm = _dm(crops)
-    dm.setup("fit")
-    batch = next(iter(dm.train_dataloader()))
-    assert batch["anchor"].shape == (4, 32, 16, 3) and batch["anchor"].dtype == torch.uint8
-    assert (batch["label"][:2] >= 0).all() and (batch["label"][2:] == -1).all()
-    again = _dm(crops)
-    again.setup("fit")
-    same = next(iter(again.train_dataloader()))
-    assert all(torch.equal(batch[k], same[k]) for k in batch)  # seeded, augmentations included
-    held = np.flatnonzero(dm.val_label >= 0)
-    trained = np.flatnonzero(dm.train_label >= 0)
-    assert len(held) and len(trained) and not set(held) & set(trained)
-    assert dm.num_identities == len(np.unique(dm.train_label[trained]))
-
-
 def test_fast_dev_run_on_cpu(crops):
     dm = _dm(crops)
     module = _module(num_identities=dm.num_identities, id_loss_weight=1.0)
