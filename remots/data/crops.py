@@ -1,0 +1,171 @@
+"""The crop cache: every mask of a sequence cut once into a fixed-size RGB crop.
+
+Per sequence (``RunFolder.crops(key)`` / ``RunFolder.crop_index(key)``)::
+
+    <key>.npy        uint8 (N, H, W, 3) RGB crops, row k = instances[k], opened memory-mapped
+    <key>.index.npy  int64 (N, 2) = (frame, obj_id) of each row
+
+Frames are streamed with ``Sequence.iter_frames`` (each decoded once); training and embedding
+read the memory map and never decode a frame again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from remots import masks
+from remots.io.atomic import atomic_save_npy
+from remots.io.mots import Instance
+
+log = logging.getLogger(__name__)
+
+GREY = 124  # ~ImageNet mean: a greyed-out background is close to zero after normalisation
+
+
+def cut_crop(
+    frame: np.ndarray,
+    rle: dict,
+    *,
+    size: tuple[int, int] = (256, 128),
+    mask_background: bool = False,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cut the tight bounding box of one mask out of a frame and resize it.
+
+    frame: ``(H_img, W_img, 3)`` uint8; rle: the mask. ``size`` is ``(height, width)`` of the
+    crop. With ``mask_background`` pixels outside the mask become grey. An empty mask gives a
+    grey crop. Returns ``(height, width, 3)`` uint8 in the frame's channel order.
+    """
+    height, width = size
+    x, y, w, h = masks.bbox([rle])[0]
+    x0, y0 = int(np.floor(x)), int(np.floor(y))
+    x1, y1 = max(x0 + 1, int(np.ceil(x + w))), max(y0 + 1, int(np.ceil(y + h)))
+    if w <= 0 or h <= 0:
+        return np.full((height, width, 3), GREY, np.uint8)
+    patch = frame[y0:y1, x0:x1]
+    if mask_background:
+        m = (masks.decode_one(rle) if mask is None else mask)[y0:y1, x0:x1].astype(bool)
+        patch = np.where(m[..., None], patch, np.uint8(GREY))
+    interp = cv2.INTER_AREA if (y1 - y0) > height else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(patch), (width, height), interpolation=interp)
+
+
+@dataclass
+class CropCache:
+    """The crops of one sequence: ``crops (N, H, W, 3)`` uint8 RGB (memory-mapped) and
+    ``index (N, 2)`` int64 (frame, obj_id)."""
+
+    crops: np.ndarray
+    index: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def frames(self) -> np.ndarray:
+        return self.index[:, 0]
+
+    @property
+    def obj_ids(self) -> np.ndarray:
+        return self.index[:, 1]
+
+
+def build_crop_cache(
+    seq,
+    instances: list[Instance],
+    crops_path: str | Path,
+    index_path: str | Path,
+    *,
+    size: tuple[int, int] = (256, 128),
+    mask_background: bool = False,
+    progress: bool = True,
+) -> CropCache:
+    """Cut every instance of ``seq`` into the cache files (both written atomically).
+
+    Row k of the cache is ``instances[k]``. The crops are written into a memory-mapped temporary
+    file beside the target and renamed, so memory stays flat on long sequences.
+    """
+    crops_path, index_path = Path(crops_path), Path(index_path)
+    crops_path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = size
+    n = len(instances)
+    index = np.array([(i.frame, i.obj_id) for i in instances], np.int64).reshape(n, 2)
+    rows_of_frame: list[list[int]] = [[] for _ in range(seq.num_frames)]
+    for k, inst in enumerate(instances):
+        rows_of_frame[inst.frame].append(k)
+    fd, tmp = tempfile.mkstemp(prefix=f".{crops_path.name}.", suffix=".tmp", dir=crops_path.parent)
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, height, width, 3))
+        frames_with_masks = [t for t in range(seq.num_frames) if rows_of_frame[t]]
+        if frames_with_masks:
+            start, stop = frames_with_masks[0], frames_with_masks[-1] + 1
+            bar = tqdm(seq.iter_frames(start, stop), total=stop - start, disable=not progress,
+                       desc=f"crops {crops_path.stem}", unit="frame", leave=False)
+            for t, frame in bar:
+                rows = rows_of_frame[t]
+                if not rows:
+                    continue
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                dense = (
+                    masks.decode([instances[k].rle for k in rows]) if mask_background else None
+                )
+                for j, k in enumerate(rows):
+                    out[k] = cut_crop(
+                        rgb, instances[k].rle, size=size, mask_background=mask_background,
+                        mask=None if dense is None else dense[j],
+                    )
+        out.flush()
+        del out
+        os.replace(tmp, crops_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    atomic_save_npy(index_path, index)
+    log.info("cut %d crops of %s into %s", n, seq.name, crops_path)
+    return open_crop_cache(crops_path, index_path)
+
+
+def open_crop_cache(crops_path: str | Path, index_path: str | Path) -> CropCache:
+    """Open a cache: crops memory-mapped read-only, index in memory."""
+    return CropCache(np.load(crops_path, mmap_mode="r"), np.load(index_path))
+
+
+def ensure_crop_cache(
+    run,
+    key: str,
+    seq,
+    instances: list[Instance],
+    *,
+    size: tuple[int, int] = (256, 128),
+    mask_background: bool = False,
+    progress: bool = True,
+) -> CropCache:
+    """The cache ``run.crops(key)``, reused when it exists and matches ``instances`` (same rows
+    (frame, obj_id) and crop size), else (re)built. ``key`` is the sequence name for target
+    videos and ``"train-" + name`` for GT crops of training videos."""
+    crops_path, index_path = run.crops(key), run.crop_index(key)
+    want = np.array([(i.frame, i.obj_id) for i in instances], np.int64).reshape(-1, 2)
+    if crops_path.is_file() and index_path.is_file():
+        cache = open_crop_cache(crops_path, index_path)
+        if (
+            cache.crops.shape[1:3] == tuple(size)
+            and np.array_equal(cache.index, want)
+            and len(cache.crops) == len(want)
+        ):
+            return cache
+        log.info("crop cache %s does not match (size or rows changed): rebuilding", crops_path)
+    return build_crop_cache(
+        seq, instances, crops_path, index_path, size=size, mask_background=mask_background,
+        progress=progress,
+    )

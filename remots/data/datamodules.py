@@ -1,0 +1,271 @@
+"""DataModules of the two training phases: triplets from crop caches, mixed training-set : target
+(paper: 1:1), seeded and sharded by rank.
+
+The stage functions (``remots.training``) build the crop caches and the labels; this module only
+turns them into batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from remots.data.augment import reid_augment, strong_augment
+from remots.data.crops import CropCache
+from remots.data.samplers import (
+    TARGET,
+    TRAIN,
+    GTTripletSampler,
+    InterTrackletTripletSampler,
+    IntraFrameTripletSampler,
+    MixedTripletBatchSampler,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SequenceCrops:
+    """The crops of one sequence and what the samplers need to know of each row.
+
+    labels: ``(N,)`` per crop row: the GT obj_id (training videos), the short-tracklet id (target
+    videos, phase inter) or 0 (target videos, phase intra); -1 = not to be sampled (a class not
+    tracked, a detection in no tracklet).
+    """
+
+    name: str
+    cache: CropCache
+    labels: np.ndarray
+
+
+class CropItems:
+    """Several sequences' crops seen as one list of items (global row numbers)."""
+
+    def __init__(self, sequences: list[SequenceCrops]):
+        self.sequences = sequences
+        self._cache = [s.cache for s in sequences]
+        self.seq_of_item = np.concatenate(
+            [np.full(len(s.cache), g, np.int64) for g, s in enumerate(sequences)]
+        ) if sequences else np.zeros(0, np.int64)
+        self.row_of_item = np.concatenate(
+            [np.arange(len(s.cache), dtype=np.int64) for s in sequences]
+        ) if sequences else np.zeros(0, np.int64)
+        self.frames = np.concatenate([s.cache.frames for s in sequences]) if sequences else \
+            np.zeros(0, np.int64)
+        self.labels = np.concatenate([np.asarray(s.labels, np.int64) for s in sequences]) if \
+            sequences else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.seq_of_item)
+
+    def crop(self, item: int) -> np.ndarray:
+        return np.array(self._cache[self.seq_of_item[item]].crops[self.row_of_item[item]])
+
+
+def split_identities(
+    items: CropItems, *, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Number the GT identities (group, obj_id) of the training videos and hold out a part.
+
+    Returns ``train_label (N,)``: 0..num_train_identities-1 for training identities, -1
+    otherwise; ``val_label (N,)``: a label for held-out identities, -1 otherwise. The held-out
+    identities are drawn with ``np.random.default_rng(seed)``.
+    """
+    used = items.labels >= 0
+    keys = sorted({(int(g), int(o)) for g, o in
+                   zip(items.seq_of_item[used], items.labels[used], strict=True)})
+    rng = np.random.default_rng(seed)
+    n_val = round(len(keys) * val_fraction)
+    if n_val == 1:
+        n_val = 2  # one identity alone gives no negative
+    if len(keys) - n_val < 2:
+        n_val = 0
+    held_out = {keys[i] for i in rng.choice(len(keys), n_val, replace=False)} if n_val else set()
+    train_ids = {k: j for j, k in enumerate(k for k in keys if k not in held_out)}
+    val_ids = {k: j for j, k in enumerate(k for k in keys if k in held_out)}
+    train_label = np.full(len(items), -1, np.int64)
+    val_label = np.full(len(items), -1, np.int64)
+    for i in np.flatnonzero(used):
+        key = (int(items.seq_of_item[i]), int(items.labels[i]))
+        if key in train_ids:
+            train_label[i] = train_ids[key]
+        else:
+            val_label[i] = val_ids[key]
+    return train_label, val_label
+
+
+class TripletDataset(Dataset):
+    """Loads triplet keys ``(source, anchor, positive, negative, seed)`` from the crop caches.
+
+    Returns a dict of uint8 ``(H, W, 3)`` tensors ``anchor`` / ``positive`` / ``negative``, the
+    anchor's GT identity ``label`` (-1 for target triplets), ``frame`` and ``group``. Every
+    sample gets Luo et al.'s re-ID augmentation when ``augment``; the positive of an intra-frame
+    triplet (same crop as the anchor) gets the strong augmentation on top.
+    """
+
+    def __init__(self, train: CropItems, target: CropItems, train_label: np.ndarray, *,
+                 intra_frame: bool, augment: bool = True, erasing: float = 0.5):
+        self.sources = {TRAIN: train, TARGET: target}
+        self.train_label = train_label
+        self.intra_frame = intra_frame
+        self.augment = augment
+        self.erasing = erasing
+
+    def __len__(self) -> int:  # keys come from the batch sampler; this is only informative
+        return sum(len(s) for s in self.sources.values())
+
+    def __getitem__(self, key) -> dict:
+        source, a, p, n, seed = key
+        items = self.sources[source]
+        rng = np.random.default_rng(seed)
+        crops = [items.crop(a), items.crop(p), items.crop(n)]
+        if source == TARGET and self.intra_frame:
+            crops[1] = strong_augment(crops[1], rng)
+        if self.augment:
+            crops = [reid_augment(c, rng, erasing=self.erasing) for c in crops]
+        label = int(self.train_label[a]) if source == TRAIN else -1
+        return {
+            "anchor": torch.from_numpy(np.ascontiguousarray(crops[0])),
+            "positive": torch.from_numpy(np.ascontiguousarray(crops[1])),
+            "negative": torch.from_numpy(np.ascontiguousarray(crops[2])),
+            "label": torch.tensor(label, dtype=torch.int64),
+            "frame": torch.tensor(int(items.frames[a]), dtype=torch.int64),
+            "group": torch.tensor(int(items.seq_of_item[a]), dtype=torch.int64),
+        }
+
+
+class _ValTriplets(Dataset):
+    def __init__(self, items: CropItems, triplets: np.ndarray, val_label: np.ndarray):
+        self.items, self.triplets, self.val_label = items, triplets, val_label
+
+    def __len__(self) -> int:
+        return len(self.triplets)
+
+    def __getitem__(self, i: int) -> dict:
+        a, p, n = (int(v) for v in self.triplets[i])
+        return {
+            "anchor": torch.from_numpy(self.items.crop(a)),
+            "positive": torch.from_numpy(self.items.crop(p)),
+            "negative": torch.from_numpy(self.items.crop(n)),
+            "label": torch.tensor(int(self.val_label[a]), dtype=torch.int64),
+            "frame": torch.tensor(int(self.items.frames[a]), dtype=torch.int64),
+            "group": torch.tensor(int(self.items.seq_of_item[a]), dtype=torch.int64),
+        }
+
+
+class TripletDataModule(L.LightningDataModule):
+    """Mixed training-set / target-video triplets for one training phase.
+
+    Args:
+        train: GT crops of the training videos (labels = obj_id, -1 = ignore); may be empty.
+        target: crops of the target videos' detections (labels as in ``SequenceCrops``).
+        phase: ``intra`` (intra-frame triplets, section 2.2) or ``inter`` (inter-short-tracklet
+            triplets, section 2.4).
+        batch_size: triplets per batch (3 x batch_size crops go through the encoder).
+        ratio: training-set : target triplets per batch (1:1 in the paper).
+        steps_per_epoch: batches per epoch and rank.
+        val_fraction: share of the training set's GT identities held out for validation.
+        num_val_triplets: fixed validation triplets drawn from the held-out identities.
+        seed: drives the identity split, the validation triplets and every batch.
+    """
+
+    def __init__(
+        self,
+        *,
+        train: list[SequenceCrops],
+        target: list[SequenceCrops],
+        phase: str = "intra",
+        batch_size: int = 32,
+        ratio: tuple[int, int] | list[int] = (1, 1),
+        steps_per_epoch: int = 100,
+        val_fraction: float = 0.2,
+        num_val_triplets: int = 128,
+        num_workers: int = 0,
+        augment: bool = True,
+        erasing: float = 0.5,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if phase not in ("intra", "inter"):
+            raise ValueError(f"phase must be 'intra' or 'inter', not {phase!r}")
+        self.phase = phase
+        self.train_items = CropItems(train)
+        self.target_items = CropItems(target)
+        self.batch_size = batch_size
+        self.ratio = tuple(ratio)
+        self.steps_per_epoch = steps_per_epoch
+        self.num_val_triplets = num_val_triplets
+        self.num_workers = num_workers
+        self.augment, self.erasing = augment, erasing
+        self.seed = seed
+        self.train_label, self.val_label = split_identities(
+            self.train_items, val_fraction=val_fraction, seed=seed
+        )
+        self.num_identities = int(self.train_label.max() + 1) if len(self.train_label) else 0
+        self.batch_sampler: MixedTripletBatchSampler | None = None
+
+    def _samplers(self):
+        t = self.train_items
+        known = np.flatnonzero(self.train_label >= 0)
+        train_sampler = GTTripletSampler(
+            items=known, identities=self.train_label[known], frames=t.frames[known],
+            groups=t.seq_of_item[known],
+        ) if len(known) else None
+        g = self.target_items
+        use = np.flatnonzero(g.labels >= 0)
+        if len(use) == 0:
+            target_sampler = None
+        elif self.phase == "intra":
+            target_sampler = IntraFrameTripletSampler(
+                items=use, frames=g.frames[use], groups=g.seq_of_item[use]
+            )
+        else:
+            target_sampler = InterTrackletTripletSampler(
+                items=use, frames=g.frames[use], groups=g.seq_of_item[use],
+                tracklets=g.labels[use],
+            )
+        return train_sampler, target_sampler
+
+    def setup(self, stage: str | None = None) -> None:
+        rank, world_size = 0, 1
+        if self.trainer is not None:
+            rank, world_size = self.trainer.global_rank, self.trainer.world_size
+        train_sampler, target_sampler = self._samplers()
+        self.batch_sampler = MixedTripletBatchSampler(
+            train_sampler=train_sampler, target_sampler=target_sampler,
+            batch_size=self.batch_size, ratio=self.ratio, num_batches=self.steps_per_epoch,
+            seed=self.seed, rank=rank, world_size=world_size,
+        )
+        self.train_dataset = TripletDataset(
+            self.train_items, self.target_items, self.train_label,
+            intra_frame=self.phase == "intra", augment=self.augment, erasing=self.erasing,
+        )
+        held = np.flatnonzero(self.val_label >= 0)
+        self.val_dataset = None
+        if len(held) and self.num_val_triplets > 0:
+            t = self.train_items
+            sampler = GTTripletSampler(
+                items=held, identities=self.val_label[held], frames=t.frames[held],
+                groups=t.seq_of_item[held],
+            )
+            triplets = sampler.sample(np.random.default_rng([self.seed, 1]), self.num_val_triplets)
+            # every rank validates its own share of the fixed triplets
+            self.val_dataset = _ValTriplets(t, triplets[rank::world_size], self.val_label)
+
+    def _loader_kwargs(self) -> dict:
+        return {"num_workers": self.num_workers, "persistent_workers": self.num_workers > 0}
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_dataset, batch_sampler=self.batch_sampler,
+                          **self._loader_kwargs())
+
+    def val_dataloader(self):
+        if self.val_dataset is None:
+            return []
+        return DataLoader(self.val_dataset, batch_size=self.batch_size, shuffle=False,
+                          **self._loader_kwargs())

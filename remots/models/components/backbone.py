@@ -1,0 +1,115 @@
+"""The appearance encoder (paper, section 2.2): a timm backbone whose global-average-pooled output
+is the appearance feature (2048-d for the paper's SE-ResNeXt50), with the BNNeck of Luo et al.'s
+re-ID baseline ("Bag of Tricks", the encoder the paper takes off the shelf).
+
+Input: ``(B, 3, H, W)`` float RGB in [0, 1]; the ImageNet normalisation is inside the module so
+every caller (training, embedding, benchmarks) feeds the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from remots.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ReIDEncoder(nn.Module):
+    """timm backbone + global average pooling + optional BNNeck (+ identity classifier).
+
+    Args:
+        backbone: any timm model name (``seresnext50_32x4d`` in the paper, ``resnet18`` on CPU).
+        pretrained: load timm's hub weights (needs network or a filled hub cache).
+        checkpoint_path: a local file of backbone weights (a timm/torchvision state dict, or a
+            checkpoint holding one under ``state_dict``); overrides ``pretrained``.
+        bnneck: BatchNorm1d after pooling (bias frozen), as in Luo et al.; the triplet loss sees
+            the pooled feature, the identity classifier the normalised one.
+        num_identities: size of the identity classifier (0: none).
+        embed_after_bnneck: embed with the BNNeck output instead of the pooled feature (the paper
+            uses the global-average-pooling output, the default).
+    """
+
+    def __init__(
+        self,
+        *,
+        backbone: str = "seresnext50_32x4d",
+        pretrained: bool = False,
+        checkpoint_path: str | None = None,
+        bnneck: bool = True,
+        num_identities: int = 0,
+        embed_after_bnneck: bool = False,
+    ):
+        super().__init__()
+        import timm
+
+        try:
+            self.backbone = timm.create_model(
+                backbone, pretrained=bool(pretrained) and not checkpoint_path,
+                num_classes=0, global_pool="avg",
+            )
+        except RuntimeError as err:
+            raise ConfigError(f"model.net.backbone={backbone!r}: {err}") from None
+        if checkpoint_path:
+            load_backbone_weights(self.backbone, checkpoint_path)
+        self.feature_dim = int(self.backbone.num_features)
+        self.bnneck = nn.BatchNorm1d(self.feature_dim) if bnneck else None
+        if self.bnneck is not None:
+            self.bnneck.bias.requires_grad_(False)
+        self.classifier = (
+            nn.Linear(self.feature_dim, num_identities, bias=False) if num_identities > 0 else None
+        )
+        self.embed_after_bnneck = embed_after_bnneck and bnneck
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``images (B, 3, H, W)`` in [0, 1] -> ``{"feature": (B, D), "bn_feature": (B, D),
+        "logits": (B, num_identities) or absent}``."""
+        x = (images - self.pixel_mean) / self.pixel_std
+        feature = self.backbone(x)
+        bn_feature = self.bnneck(feature) if self.bnneck is not None else feature
+        out = {"feature": feature, "bn_feature": bn_feature}
+        if self.classifier is not None:
+            out["logits"] = self.classifier(bn_feature)
+        return out
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """The appearance feature ``(B, D)`` (not yet L2-normalised)."""
+        out = self.forward(images)
+        return out["bn_feature"] if self.embed_after_bnneck else out["feature"]
+
+
+def load_backbone_weights(backbone: nn.Module, path: str | Path) -> None:
+    """Load a local weights file into a timm backbone; classifier heads in the file are dropped.
+
+    Raises ConfigError naming the file when it is missing, unreadable or does not fit.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: backbone weights file not found (model.net.checkpoint_path)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a corrupt file
+        raise ConfigError(f"{path}: not a readable torch weights file ({err})") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ConfigError(f"{path}: expected a state dict, found {type(state).__name__}")
+    heads = ("fc.", "classifier.", "head.", "last_linear.")
+    state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith(heads)}
+    try:
+        backbone.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[:3]
+        raise ConfigError(
+            f"{path}: the weights do not fit the configured backbone: {' '.join(first)}"
+        ) from None
+    log.info("loaded backbone weights from %s", path)

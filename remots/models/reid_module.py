@@ -1,0 +1,145 @@
+"""The encoder's training (paper, sections 2.2 and 2.4) as a LightningModule: triplet loss on
+mixed training-set / target-video triplets, optional identity loss on the training set's GT
+identities, validation on held-out GT identities."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from remots.models.components.backbone import ReIDEncoder
+from remots.models.losses import triplet_distances, triplet_loss
+from remots.models.retrieval import retrieval_metrics
+
+log = logging.getLogger(__name__)
+
+
+def to_images(batch_images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, H, W, 3)`` RGB crops -> float ``(B, 3, H, W)`` in [0, 1]."""
+    return batch_images.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+class ReIDModule(L.LightningModule):
+    """Triplet training of a ``ReIDEncoder``.
+
+    A batch is a dict of ``anchor``, ``positive``, ``negative``: uint8 ``(B, H, W, 3)`` crops,
+    ``label``: ``(B,)`` int64 GT identity of the anchor (-1 for target-video triplets, which have
+    no identity), and for validation ``frame`` / ``group`` of the anchor.
+
+    Args:
+        net: the encoder.
+        optimizer: ``functools.partial`` of a torch optimizer (Hydra ``_partial_: true``).
+        scheduler: partial of a scheduler taking the optimizer, stepped every optimizer step.
+        margin: triplet margin (0.3, Luo et al.).
+        distance: ``euclidean`` or ``cosine`` distance in the triplet loss.
+        id_loss_weight: weight of the cross-entropy identity loss on GT triplets (0: off; needs
+            ``net.classifier``).
+        label_smoothing: of the identity loss (0.1 in Luo et al.).
+        channels_last: use the channels-last memory format on CUDA.
+    """
+
+    def __init__(
+        self,
+        net: ReIDEncoder,
+        optimizer: Callable,
+        scheduler: Callable | None = None,
+        *,
+        margin: float = 0.3,
+        distance: str = "euclidean",
+        id_loss_weight: float = 0.0,
+        label_smoothing: float = 0.1,
+        channels_last: bool = True,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["net"], logger=False)
+        self.net = net
+        self._val_outputs: list[dict[str, np.ndarray]] = []
+
+    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hparams.channels_last and x.is_cuda:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def on_fit_start(self) -> None:
+        if self.hparams.channels_last and self.device.type == "cuda":
+            self.net.to(memory_format=torch.channels_last)
+
+    def _forward_triplets(self, batch: dict) -> tuple[dict, dict, dict]:
+        b = len(batch["anchor"])
+        images = torch.cat([batch["anchor"], batch["positive"], batch["negative"]])
+        out = self.net(self._memory_format(to_images(images)))
+        a, p, n = ({k: v[i * b : (i + 1) * b] for k, v in out.items()} for i in range(3))
+        return a, p, n
+
+    def _losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        a, p, n = self._forward_triplets(batch)
+        loss_triplet = triplet_loss(
+            a["feature"].float(), p["feature"].float(), n["feature"].float(),
+            margin=self.hparams.margin, distance=self.hparams.distance,
+        )
+        logs = {"loss_triplet": loss_triplet}
+        loss = loss_triplet
+        label = batch["label"]
+        if self.hparams.id_loss_weight > 0 and "logits" in a and bool((label >= 0).any()):
+            known = label >= 0
+            loss_id = F.cross_entropy(
+                a["logits"][known].float(), label[known],
+                label_smoothing=self.hparams.label_smoothing,
+            )
+            loss = loss + self.hparams.id_loss_weight * loss_id
+            logs["loss_id"] = loss_id
+        d_ap, d_an = triplet_distances(
+            a["feature"].detach().float(), p["feature"].detach().float(),
+            n["feature"].detach().float(), distance="cosine",
+        )
+        logs["triplet_acc"] = (d_ap < d_an).float().mean()
+        return loss, logs
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss, logs = self._losses(batch)
+        b = len(batch["anchor"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        for k, v in logs.items():
+            self.log(f"train/{k}", v, batch_size=b)
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_outputs = []
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        loss, logs = self._losses(batch)
+        b = len(batch["anchor"])
+        self.log("val/loss", loss, batch_size=b, sync_dist=True)
+        self.log("val/triplet_acc", logs["triplet_acc"], batch_size=b, sync_dist=True,
+                 prog_bar=True)
+        feats = F.normalize(self.net.embed(self._memory_format(to_images(batch["anchor"]))), dim=1)
+        self._val_outputs.append({
+            "feature": feats.float().cpu().numpy(),
+            "label": batch["label"].cpu().numpy(),
+            "frame": batch["frame"].cpu().numpy(),
+            "group": batch["group"].cpu().numpy(),
+        })
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_outputs or self.trainer.sanity_checking:
+            return
+        cat = {k: np.concatenate([o[k] for o in self._val_outputs]) for k in self._val_outputs[0]}
+        m = retrieval_metrics(cat["feature"], cat["label"], cat["frame"], cat["group"])
+        if m["num_queries"]:
+            self.log("val/rank1", m["rank1"])
+            self.log("val/mAP", m["mAP"])
+        self._val_outputs = []
+
+    def configure_optimizers(self):
+        optimizer = self.hparams.optimizer(params=[p for p in self.parameters() if p.requires_grad])
+        if self.hparams.scheduler is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self.hparams.scheduler(optimizer), "interval": "step"},
+        }

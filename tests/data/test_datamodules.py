@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+
+from remots.artifacts import RunFolder
+from remots.data.crops import ensure_crop_cache
+from remots.data.datamodules import CropItems, SequenceCrops, TripletDataModule, split_identities
+from remots.data.toy import write_toy_dataset
+from remots.io.layouts import load_motschallenge
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("toy")
+    root = write_toy_dataset(tmp / "data", num_train=1, num_target=1, num_frames=10, height=60,
+                             width=90, num_objects=4)
+    run = RunFolder(tmp / "run")
+    train = load_motschallenge(root / "train")[0]
+    target = load_motschallenge(root / "test")[0]
+    tc = ensure_crop_cache(run, "train", train, train.gt, size=(32, 16), progress=False)
+    gc = ensure_crop_cache(run, "target", target, target.gt, size=(32, 16), progress=False)
+    return SequenceCrops("train", tc, tc.obj_ids.copy()), SequenceCrops("t", gc, gc.obj_ids.copy())
+
+
+def _dm(crops, phase="intra", **kw):
+    train, target = crops
+    labels = target.labels if phase == "inter" else np.zeros(len(target.labels), np.int64)
+    args = dict(train=[train], target=[SequenceCrops("t", target.cache, labels)], phase=phase,
+                batch_size=4, steps_per_epoch=3, val_fraction=0.5, num_val_triplets=8, seed=0)
+    args.update(kw)
+    dm = TripletDataModule(**args)
+    dm.setup("fit")
+    return dm
+
+
+def test_batches_hold_the_mix_labels_and_are_seeded(crops):
+    dm = _dm(crops)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["anchor"].shape == (4, 32, 16, 3) and batch["anchor"].dtype == torch.uint8
+    assert (batch["label"][:2] >= 0).all() and (batch["label"][2:] == -1).all()
+    same = next(iter(_dm(crops).train_dataloader()))
+    assert all(torch.equal(batch[k], same[k]) for k in batch)  # augmentations included
+    other = next(iter(_dm(crops, seed=1).train_dataloader()))
+    assert not torch.equal(batch["anchor"], other["anchor"])
+
+
+def test_intra_positive_is_an_augmented_anchor_and_inter_keys_follow_tracklets(crops):
+    dm = _dm(crops, augment=False)
+    keys = next(iter(dm.batch_sampler))
+    for source, a, p, n, _ in keys[2:]:
+        assert a == p
+        item = dm.train_dataset[(source, a, p, n, 0)]
+        assert not torch.equal(item["anchor"], item["positive"])  # strong augmentation
+    inter = _dm(crops, phase="inter")
+    t = inter.target_items
+    for _, a, p, n, _ in next(iter(inter.batch_sampler))[2:]:
+        assert t.labels[a] == t.labels[p] != t.labels[n]
+        assert t.frames[n] == t.frames[a] != t.frames[p]
+
+
+def test_held_out_identities_are_disjoint_from_training_identities(crops):
+    items = CropItems([crops[0]])
+    train_label, val_label = split_identities(items, val_fraction=0.5, seed=0)
+    held = set(items.labels[val_label >= 0])
+    trained = set(items.labels[train_label >= 0])
+    assert held and trained and not held & trained
+    assert len(held) + len(trained) == len(set(items.labels))
+    assert sorted(set(train_label[train_label >= 0])) == list(range(len(trained)))
+    again = split_identities(items, val_fraction=0.5, seed=0)
+    assert np.array_equal(again[0], train_label)

@@ -1,0 +1,113 @@
+"""The training stages end to end on tiny scenes: checkpoint, skip, overwrite, exact resume,
+inter from intra, loggers."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from remots.artifacts import RunFolder
+from remots.data.toy import detections_from_gt, write_detections, write_toy_dataset
+from remots.errors import ConfigError
+from remots.io.layouts import load_motschallenge
+from remots.training import run_inter, run_intra
+
+CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_toy_dataset(tmp_path_factory.mktemp("toy"), num_train=1, num_target=1,
+                             num_frames=8, height=60, width=90, num_objects=4)
+
+
+def _cfg(data_root, run_dir, stage="intra", *extra):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return compose("train", overrides=[
+            f"stage={stage}", f"data.root={data_root}", "data.generator=null", "data.name=toy",
+            f"paths.run_dir={run_dir}", "model.data.input_size=[32,16]",
+            "model.data.batch_size=4", "model.data.steps_per_epoch=2",
+            "model.data.num_val_triplets=8", "model.data.val_fraction=0.5",
+            "trainer.max_steps=2", "~callbacks.progress_bar", "trainer.enable_progress_bar=false",
+            *extra,
+        ])
+
+
+def _prepare(data_root, run_dir):
+    run = RunFolder(run_dir)
+    seq = load_motschallenge(data_root / "test")[0]
+    dets, ids = detections_from_gt(seq.gt, rng=np.random.default_rng(0))
+    write_detections(run.detections(seq.name), dets, frame_base=1)
+    return run, seq, dets, ids
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+
+
+def test_intra_checkpoints_then_skips_then_overwrites(data_root, tmp_path):
+    run, *_ = _prepare(data_root, tmp_path)
+    run_intra(_cfg(data_root, tmp_path))
+    final = run.checkpoint("intra")
+    ckpt = torch.load(final, map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 2
+    assert sorted(p.name for p in final.parent.iterdir()) == ["intra.ckpt"]  # no temp, no last
+    stamp = final.stat().st_mtime_ns
+    assert run_intra(_cfg(data_root, tmp_path)) is None
+    assert final.stat().st_mtime_ns == stamp
+    run_intra(_cfg(data_root, tmp_path, "intra", "stage.overwrite=true"))
+    assert final.stat().st_mtime_ns != stamp
+    # deterministic: the retrained weights are the same
+    assert all(torch.equal(v, ckpt["state_dict"][k]) for k, v in _weights(final).items())
+
+
+def test_resume_continues_exactly(data_root, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        _prepare(data_root, d)
+    run_intra(_cfg(data_root, a, "intra", "trainer.max_steps=4"))
+    run_intra(_cfg(data_root, b))  # 2 steps = one epoch, then "crash" after the epoch's save
+    rb = RunFolder(b)
+    shutil.move(rb.checkpoint("intra"), rb.checkpoint("intra").with_name("intra-last.ckpt"))
+    run_intra(_cfg(data_root, b, "intra", "trainer.max_steps=4"))
+    wa, wb = _weights(RunFolder(a).checkpoint("intra")), _weights(rb.checkpoint("intra"))
+    assert torch.load(rb.checkpoint("intra"), weights_only=False)["global_step"] == 4
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_inter_starts_from_intra_and_needs_short_tracklets(data_root, tmp_path):
+    run, seq, dets, ids = _prepare(data_root, tmp_path)
+    with pytest.raises(ConfigError, match=r"intra.ckpt"):
+        run_inter(_cfg(data_root, tmp_path, "inter"))
+    run_intra(_cfg(data_root, tmp_path))
+    with pytest.raises(ConfigError, match="stage=short"):
+        run_inter(_cfg(data_root, tmp_path, "inter"))
+    # tracklets: the GT identities cut into 4-frame pieces
+    frames = np.array([d.frame for d in dets])
+    tracklets = ids * 10 + frames // 4
+    run.short_meta(seq.name).parent.mkdir(parents=True, exist_ok=True)
+    run.short_meta(seq.name).write_text(json.dumps({"tracklet_of_detection": tracklets.tolist()}))
+    run_inter(_cfg(data_root, tmp_path, "inter", "trainer.max_steps=0"))
+    intra, inter = _weights(run.checkpoint("intra")), _weights(run.checkpoint("inter"))
+    assert all(torch.equal(intra[k], inter[k]) for k in intra)  # 0 steps: the intra weights
+    run.short_meta(seq.name).write_text(json.dumps({"tracklet_of_detection": [1, 2]}))
+    with pytest.raises(Exception, match="entries"):
+        run_inter(_cfg(data_root, tmp_path, "inter", "stage.overwrite=true"))
+
+
+def test_csv_logger_records_the_losses(data_root, tmp_path):
+    _prepare(data_root, tmp_path)
+    run_intra(_cfg(data_root, tmp_path, "intra", "logger=csv", "trainer.log_every_n_steps=1"))
+    metrics = next((tmp_path / "csv").rglob("metrics.csv")).read_text()
+    assert "train/loss" in metrics and "val/triplet_acc" in metrics and "lr-Adam" in metrics
+
+
+@pytest.mark.slow
+def test_wandb_offline(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    _prepare(data_root, tmp_path)
+    run_intra(_cfg(data_root, tmp_path, "intra", "logger=wandb", "logger.wandb.offline=true"))
+    assert list((tmp_path / "wandb").glob("offline-run-*"))
