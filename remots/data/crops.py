@@ -4,6 +4,7 @@ Per sequence (``RunFolder.crops(key)`` / ``RunFolder.crop_index(key)``)::
 
     <key>.npy        uint8 (N, H, W, 3) RGB crops, row k = instances[k], opened memory-mapped
     <key>.index.npy  int64 (N, 2) = (frame, obj_id) of each row
+    <key>.json       how the crops were cut (size, mask_background), to tell a stale cache
 
 Frames are streamed with ``Sequence.iter_frames`` (each decoded once); training and embedding
 read the memory map and never decode a frame again.
@@ -12,6 +13,7 @@ read the memory map and never decode a frame again.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
@@ -23,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from remots import masks
-from remots.io.atomic import atomic_save_npy
+from remots.io.atomic import atomic_save_npy, atomic_write_json
 from remots.io.mots import Instance
 
 log = logging.getLogger(__name__)
@@ -132,8 +134,17 @@ def build_crop_cache(
             os.unlink(tmp)
         raise
     atomic_save_npy(index_path, index)
+    atomic_write_json(_meta_path(crops_path), _cut_settings(size, mask_background))
     log.info("cut %d crops of %s into %s", n, seq.name, crops_path)
     return open_crop_cache(crops_path, index_path)
+
+
+def _meta_path(crops_path: Path) -> Path:
+    return crops_path.with_suffix(".json")
+
+
+def _cut_settings(size, mask_background: bool) -> dict:
+    return {"size": [int(v) for v in size], "mask_background": bool(mask_background)}
 
 
 def open_crop_cache(crops_path: str | Path, index_path: str | Path) -> CropCache:
@@ -152,14 +163,17 @@ def ensure_crop_cache(
     progress: bool = True,
 ) -> CropCache:
     """The cache ``run.crops(key)``, reused when it exists and matches ``instances`` (same rows
-    (frame, obj_id) and crop size), else (re)built. ``key`` is the sequence name for target
+    (frame, obj_id), crop size and masking), else (re)built. ``key`` is the sequence name for target
     videos and ``"train-" + name`` for GT crops of training videos."""
     crops_path, index_path = run.crops(key), run.crop_index(key)
     want = np.array([(i.frame, i.obj_id) for i in instances], np.int64).reshape(-1, 2)
     if crops_path.is_file() and index_path.is_file():
         cache = open_crop_cache(crops_path, index_path)
+        meta = _meta_path(crops_path)
+        settings = json.loads(meta.read_text()) if meta.is_file() else None
         if (
-            cache.crops.shape[1:3] == tuple(size)
+            settings == _cut_settings(size, mask_background)
+            and cache.crops.shape[1:3] == tuple(size)
             and np.array_equal(cache.index, want)
             and len(cache.crops) == len(want)
         ):

@@ -61,6 +61,10 @@ def test_ensure_reuses_a_matching_cache_and_rebuilds_on_change(toy_seq, tmp_path
     assert cache.crops.shape[1:3] == (16, 8)
     cache = ensure_crop_cache(run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8), progress=False)
     assert len(cache) == 3
+    stamp = run.crops("s").stat().st_mtime_ns
+    masked = ensure_crop_cache(run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8),
+                               mask_background=True, progress=False)
+    assert run.crops("s").stat().st_mtime_ns != stamp and (np.asarray(masked.crops) == GREY).any()
 
 
 def test_empty_instance_list_gives_an_empty_cache(toy_seq, tmp_path):
