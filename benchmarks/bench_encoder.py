@@ -95,12 +95,17 @@ def main() -> None:
                     train = bench_train(net, device, batch, size, args.steps, amp)
                     embed = bench_embed(net, device, batch, size, args.steps)
                     rows.append((backbone, f"{size[0]}x{size[1]}", dev, batch, amp, train, embed))
-                    print(f"{backbone:<20} {rows[-1][1]:>7} {dev:>5} {batch:>5} {train:>9.1f} "
-                          f"{embed:>9.1f}", file=sys.stderr)
+                    print(
+                        f"{backbone:<20} {rows[-1][1]:>7} {dev:>5} {batch:>5} {train:>9.1f} "
+                        f"{embed:>9.1f}",
+                        file=sys.stderr,
+                    )
     name = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
     print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, GPU: {name}")
-    print(f"{'backbone':<20} {'crop':>7} {'dev':>5} {'batch':>5} {'amp':>5} {'train im/s':>11} "
-          f"{'embed im/s':>11}")
+    print(
+        f"{'backbone':<20} {'crop':>7} {'dev':>5} {'batch':>5} {'amp':>5} {'train im/s':>11} "
+        f"{'embed im/s':>11}"
+    )
     for b, s, d, n, amp, tr, em in rows:
         print(f"{b:<20} {s:>7} {d:>5} {n:>5} {amp!s:>5} {tr:>11.1f} {em:>11.1f}")
 

@@ -45,9 +45,7 @@ log = logging.getLogger("measure_encoder_phases")
 def match_to_gt(detections, gt, num_frames: int, min_iou: float = 0.5) -> np.ndarray:
     """``(N,)`` GT obj_id of each detection (-1: unmatched), Hungarian on mask IoU per frame."""
     ids = np.full(len(detections), -1, np.int64)
-    det_rows = group_by_frame(
-        [d.with_(obj_id=k) for k, d in enumerate(detections)], num_frames
-    )
+    det_rows = group_by_frame([d.with_(obj_id=k) for k, d in enumerate(detections)], num_frames)
     gt_rows = group_by_frame([g for g in gt if g.class_id != IGNORE], num_frames)
     for dets, gts in zip(det_rows, gt_rows, strict=True):
         if not dets or not gts:
@@ -60,8 +58,9 @@ def match_to_gt(detections, gt, num_frames: int, min_iou: float = 0.5) -> np.nda
     return ids
 
 
-def stand_in_short_tracklets(detections, num_frames: int, *, cut_every: int = 10,
-                             min_iou: float = 0.5) -> np.ndarray:
+def stand_in_short_tracklets(
+    detections, num_frames: int, *, cut_every: int = 10, min_iou: float = 0.5
+) -> np.ndarray:
     """STAND-IN for the short-term tracker: link detections of consecutive frames by mask IoU
     (Hungarian, IoU >= min_iou) and cut every tracklet at multiples of ``cut_every`` frames.
     Returns ``(N,)`` tracklet id of each detection."""
@@ -115,10 +114,17 @@ def main() -> None:
 
         toy_root = run_dir / "toy_data"
         if not (toy_root / "COMPLETE").is_file():
-            write_toy_dataset(toy_root, seed=0, num_train=2, num_target=2, num_frames=80,
-                              height=270, width=480, num_objects=8)
-        overrides = [f"data.root={toy_root}", "data.generator=null", "data.name=toy",
-                     *overrides]
+            write_toy_dataset(
+                toy_root,
+                seed=0,
+                num_train=2,
+                num_target=2,
+                num_frames=80,
+                height=270,
+                width=480,
+                num_objects=8,
+            )
+        overrides = [f"data.root={toy_root}", "data.generator=null", "data.name=toy", *overrides]
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[*overrides, "stage=intra"])
         cfg_inter = compose("train", overrides=[*overrides, "stage=inter"])
@@ -141,9 +147,13 @@ def main() -> None:
         stand_ins.append("short tracklets = IoU linking, cut every 10 frames")
         for seq in targets:
             track = stand_in_short_tracklets(detections[seq.name], seq.num_frames)
-            atomic_write_json(run.short_meta(seq.name), {
-                "tracklet_of_detection": track.tolist(), "stand_in": True,
-            })
+            atomic_write_json(
+                run.short_meta(seq.name),
+                {
+                    "tracklet_of_detection": track.tolist(),
+                    "stand_in": True,
+                },
+            )
     atomic_write_json(record, stand_ins)
     identity = {s.name: match_to_gt(detections[s.name], s.gt, s.num_frames) for s in targets}
     purity = []
@@ -174,25 +184,37 @@ def main() -> None:
             groups.append(np.full(int(keep.sum()), g))
         feats, ids, frames, groups = (np.concatenate(v) for v in (feats, ids, frames, groups))
         triplets = sample_evaluation_triplets(
-            ids, frames, groups, num_triplets=args.eval_triplets,
+            ids,
+            frames,
+            groups,
+            num_triplets=args.eval_triplets,
             rng=np.random.default_rng(12345),
         )
         m = retrieval_metrics(feats, ids, frames, groups)
         rows.append({"phase": phase, "triplet_acc": triplet_accuracy(feats, triplets), **m})
 
     print()
-    print(f"data: {cfg.data.name} ({', '.join(s.name for s in targets)}), "
-          f"model: {cfg.model.name}, trainer.max_steps={cfg.trainer.max_steps}")
+    print(
+        f"data: {cfg.data.name} ({', '.join(s.name for s in targets)}), "
+        f"model: {cfg.model.name}, trainer.max_steps={cfg.trainer.max_steps}"
+    )
     print(f"stand-ins: {'; '.join(stand_ins) if stand_ins else 'none (real stage outputs)'}")
     print(f"short-tracklet purity (share of the majority identity): {np.mean(purity):.3f}")
     print(f"training time: intra {timings['intra']:.0f} s, inter {timings['inter']:.0f} s")
     print(f"{'encoder':<10} {'triplet acc':>11} {'rank-1':>8} {'mAP':>8} {'queries':>8}")
     for r in rows:
-        print(f"{r['phase']:<10} {r['triplet_acc']:>11.3f} {r['rank1']:>8.3f} {r['mAP']:>8.3f} "
-              f"{r['num_queries']:>8d}")
-    atomic_write_json(run_dir / "encoder_phases.json", {
-        "rows": rows, "stand_ins": stand_ins, "training_seconds": timings,
-    })
+        print(
+            f"{r['phase']:<10} {r['triplet_acc']:>11.3f} {r['rank1']:>8.3f} {r['mAP']:>8.3f} "
+            f"{r['num_queries']:>8d}"
+        )
+    atomic_write_json(
+        run_dir / "encoder_phases.json",
+        {
+            "rows": rows,
+            "stand_ins": stand_ins,
+            "training_seconds": timings,
+        },
+    )
 
 
 if __name__ == "__main__":

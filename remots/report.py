@@ -94,7 +94,6 @@ def write_report(cfg: DictConfig):
         atomic_write_text(run.root / "summary.md", table + "\n")
         atomic_write_json(run.root / "summary.json", {"rows": rows, "objective": objective})
         log.info("results on the target videos (percent; gain over the row above):\n%s", table)
-        print(table, flush=True)
     else:
         log.info("the target videos have no ground truth: no results table")
     _sweep_row(cfg, run, rows, objective)

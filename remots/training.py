@@ -52,7 +52,11 @@ def training_set_crops(cfg, run: RunFolder) -> list:
             raise InputError(f"training sequence {seq.name} has no ground truth", seq.gt_path)
         gt = [i for i in seq.gt if i.class_id != IGNORE and i.class_id in classes]
         cache = ensure_crop_cache(
-            run, f"train-{seq.name}", seq, gt, size=tuple(data.input_size),
+            run,
+            f"train-{seq.name}",
+            seq,
+            gt,
+            size=tuple(data.input_size),
             mask_background=bool(data.mask_background),
         )
         out.append(SequenceCrops(seq.name, cache, cache.obj_ids.copy()))
@@ -83,8 +87,8 @@ def tracklet_of_detection(run: RunFolder, seq, num_detections: int) -> np.ndarra
         raise InputError(f"no valid 'tracklet_of_detection' list ({err})", path) from None
     if tracklets.shape != (num_detections,):
         raise InputError(
-            f"'tracklet_of_detection' has {tracklets.size} entries for {num_detections} "
-            "detections", path,
+            f"'tracklet_of_detection' has {tracklets.size} entries for {num_detections} detections",
+            path,
         )
     return tracklets
 
@@ -103,7 +107,11 @@ def target_crops(cfg, run: RunFolder, phase: str) -> list:
     for seq in load_split(cfg.data, "target", with_gt=False):
         detections = target_detections(cfg, run, seq)
         cache = ensure_crop_cache(
-            run, seq.name, seq, detections, size=tuple(data.input_size),
+            run,
+            seq.name,
+            seq,
+            detections,
+            size=tuple(data.input_size),
             mask_background=bool(data.mask_background),
         )
         tracked = np.array([d.class_id in classes for d in detections], bool)
@@ -139,8 +147,12 @@ def _atomic_checkpoint_callback(dirpath: Path, phase: str, every_n_epochs: int):
             self._last_checkpoint_saved = filepath
 
     return AtomicModelCheckpoint(
-        dirpath=str(dirpath), filename=f"{phase}-last", every_n_epochs=every_n_epochs,
-        save_top_k=1, save_on_train_epoch_end=True, enable_version_counter=False,
+        dirpath=str(dirpath),
+        filename=f"{phase}-last",
+        every_n_epochs=every_n_epochs,
+        save_top_k=1,
+        save_on_train_epoch_end=True,
+        enable_version_counter=False,
     )
 
 
@@ -186,11 +198,11 @@ def train_phase(cfg: DictConfig, phase: str):
         num_workers=int(data.num_workers),
         augment=bool(data.augment),
         erasing=float(data.erasing),
+        colour_jitter=float(data.get("colour_jitter", 1.0)),
         seed=int(cfg.seed),
     )
     id_loss = float(mcfg.module.id_loss_weight) > 0
-    net = build_net(mcfg, seed=cfg.seed,
-                    num_identities=datamodule.num_identities if id_loss else 0)
+    net = build_net(mcfg, seed=cfg.seed, num_identities=datamodule.num_identities if id_loss else 0)
     if phase == "inter":
         load_module_weights(net, run.checkpoint("intra"), with_classifier=id_loss)
     module = ReIDModule(
@@ -210,7 +222,9 @@ def train_phase(cfg: DictConfig, phase: str):
         _atomic_checkpoint_callback(checkpoint_dir, phase, int(stage.get("checkpoint_every", 1)))
     )
     trainer = instantiate(
-        cfg.trainer, logger=loggers or False, callbacks=callbacks,
+        cfg.trainer,
+        logger=loggers or False,
+        callbacks=callbacks,
         default_root_dir=str(run.root),
     )
     last = checkpoint_dir / f"{phase}-last.ckpt"
@@ -218,8 +232,12 @@ def train_phase(cfg: DictConfig, phase: str):
     if ckpt_path:
         log.info("resuming %s from %s", phase, ckpt_path)
     # our own checkpoint: its hyper-parameters hold functools.partial objects
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path,
-                weights_only=False if ckpt_path else None)
+    trainer.fit(
+        module,
+        datamodule=datamodule,
+        ckpt_path=ckpt_path,
+        weights_only=False if ckpt_path else None,
+    )
     if trainer.interrupted:
         raise RuntimeError(f"training of {phase} was interrupted; rerun to resume from {last}")
     tmp = final.with_name(f".{final.name}.tmp")

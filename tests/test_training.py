@@ -20,20 +20,38 @@ CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    return write_toy_dataset(tmp_path_factory.mktemp("toy"), num_train=1, num_target=1,
-                             num_frames=8, height=60, width=90, num_objects=4)
+    return write_toy_dataset(
+        tmp_path_factory.mktemp("toy"),
+        num_train=1,
+        num_target=1,
+        num_frames=8,
+        height=60,
+        width=90,
+        num_objects=4,
+    )
 
 
 def _cfg(data_root, run_dir, stage="intra", *extra):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        return compose("train", overrides=[
-            f"stage={stage}", f"data.root={data_root}", "data.generator=null", "data.name=toy",
-            f"paths.run_dir={run_dir}", "model.data.input_size=[32,16]",
-            "model.data.batch_size=4", "model.data.steps_per_epoch=2",
-            "model.data.num_val_triplets=8", "model.data.val_fraction=0.5",
-            "trainer.max_steps=2", "~callbacks.progress_bar", "trainer.enable_progress_bar=false",
-            *extra,
-        ])
+        return compose(
+            "train",
+            overrides=[
+                f"stage={stage}",
+                f"data.root={data_root}",
+                "data.generator=null",
+                "data.name=toy",
+                f"paths.run_dir={run_dir}",
+                "model.data.input_size=[32,16]",
+                "model.data.batch_size=4",
+                "model.data.steps_per_epoch=2",
+                "model.data.num_val_triplets=8",
+                "model.data.val_fraction=0.5",
+                "trainer.max_steps=2",
+                "~callbacks.progress_bar",
+                "trainer.enable_progress_bar=false",
+                *extra,
+            ],
+        )
 
 
 def _prepare(data_root, run_dir):

@@ -102,10 +102,21 @@ def random_resized_crop(
     return crop
 
 
-def strong_augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The intra-frame positive: pixels change, identity does not (paper, section 2.2)."""
+def strong_augment(
+    crop: np.ndarray, rng: np.random.Generator, *, colour_jitter_strength: float = 1.0
+) -> np.ndarray:
+    """The intra-frame positive: pixels change, identity does not (paper, section 2.2).
+
+    ``colour_jitter_strength`` scales the colour jitter (1: brightness, contrast and saturation
+    +-40 %, hue +-5 % of the circle). Where colour is what tells identities apart (the synthetic
+    videos), strong jitter teaches the encoder to ignore it.
+    """
     out = random_resized_crop(crop, rng)
-    out = colour_jitter(out, rng)
+    s = colour_jitter_strength
+    if s > 0:
+        out = colour_jitter(
+            out, rng, brightness=0.4 * s, contrast=0.4 * s, saturation=0.4 * s, hue=0.05 * s
+        )
     out = gaussian_blur(out, rng)
     out = horizontal_flip(out, rng)
     return random_erasing(out, rng)

@@ -111,19 +111,26 @@ def build_crop_cache(
         frames_with_masks = [t for t in range(seq.num_frames) if rows_of_frame[t]]
         if frames_with_masks:
             start, stop = frames_with_masks[0], frames_with_masks[-1] + 1
-            bar = tqdm(seq.iter_frames(start, stop), total=stop - start, disable=not progress,
-                       desc=f"crops {crops_path.stem}", unit="frame", leave=False)
+            bar = tqdm(
+                seq.iter_frames(start, stop),
+                total=stop - start,
+                disable=not progress,
+                desc=f"crops {crops_path.stem}",
+                unit="frame",
+                leave=False,
+            )
             for t, frame in bar:
                 rows = rows_of_frame[t]
                 if not rows:
                     continue
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                dense = (
-                    masks.decode([instances[k].rle for k in rows]) if mask_background else None
-                )
+                dense = masks.decode([instances[k].rle for k in rows]) if mask_background else None
                 for j, k in enumerate(rows):
                     out[k] = cut_crop(
-                        rgb, instances[k].rle, size=size, mask_background=mask_background,
+                        rgb,
+                        instances[k].rle,
+                        size=size,
+                        mask_background=mask_background,
                         mask=None if dense is None else dense[j],
                     )
         out.flush()
@@ -180,6 +187,11 @@ def ensure_crop_cache(
             return cache
         log.info("crop cache %s does not match (size or rows changed): rebuilding", crops_path)
     return build_crop_cache(
-        seq, instances, crops_path, index_path, size=size, mask_background=mask_background,
+        seq,
+        instances,
+        crops_path,
+        index_path,
+        size=size,
+        mask_background=mask_background,
         progress=progress,
     )

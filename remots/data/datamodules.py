@@ -25,6 +25,7 @@ from remots.data.samplers import (
     IntraFrameTripletSampler,
     MixedTripletBatchSampler,
 )
+from remots.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,26 @@ class CropItems:
     def __init__(self, sequences: list[SequenceCrops]):
         self.sequences = sequences
         self._cache = [s.cache for s in sequences]
-        self.seq_of_item = np.concatenate(
-            [np.full(len(s.cache), g, np.int64) for g, s in enumerate(sequences)]
-        ) if sequences else np.zeros(0, np.int64)
-        self.row_of_item = np.concatenate(
-            [np.arange(len(s.cache), dtype=np.int64) for s in sequences]
-        ) if sequences else np.zeros(0, np.int64)
-        self.frames = np.concatenate([s.cache.frames for s in sequences]) if sequences else \
-            np.zeros(0, np.int64)
-        self.labels = np.concatenate([np.asarray(s.labels, np.int64) for s in sequences]) if \
-            sequences else np.zeros(0, np.int64)
+        self.seq_of_item = (
+            np.concatenate([np.full(len(s.cache), g, np.int64) for g, s in enumerate(sequences)])
+            if sequences
+            else np.zeros(0, np.int64)
+        )
+        self.row_of_item = (
+            np.concatenate([np.arange(len(s.cache), dtype=np.int64) for s in sequences])
+            if sequences
+            else np.zeros(0, np.int64)
+        )
+        self.frames = (
+            np.concatenate([s.cache.frames for s in sequences])
+            if sequences
+            else np.zeros(0, np.int64)
+        )
+        self.labels = (
+            np.concatenate([np.asarray(s.labels, np.int64) for s in sequences])
+            if sequences
+            else np.zeros(0, np.int64)
+        )
 
     def __len__(self) -> int:
         return len(self.seq_of_item)
@@ -77,8 +88,9 @@ def split_identities(
     identities are drawn with ``np.random.default_rng(seed)``.
     """
     used = items.labels >= 0
-    keys = sorted({(int(g), int(o)) for g, o in
-                   zip(items.seq_of_item[used], items.labels[used], strict=True)})
+    keys = sorted(
+        {(int(g), int(o)) for g, o in zip(items.seq_of_item[used], items.labels[used], strict=True)}
+    )
     rng = np.random.default_rng(seed)
     n_val = round(len(keys) * val_fraction)
     if n_val == 1:
@@ -108,9 +120,19 @@ class TripletDataset(Dataset):
     triplet (same crop as the anchor) gets the strong augmentation on top.
     """
 
-    def __init__(self, train: CropItems, target: CropItems, train_label: np.ndarray, *,
-                 intra_frame: bool, augment: bool = True, erasing: float = 0.5):
+    def __init__(
+        self,
+        train: CropItems,
+        target: CropItems,
+        train_label: np.ndarray,
+        *,
+        intra_frame: bool,
+        augment: bool = True,
+        erasing: float = 0.5,
+        colour_jitter: float = 1.0,
+    ):
         self.sources = {TRAIN: train, TARGET: target}
+        self.colour_jitter = colour_jitter
         self.train_label = train_label
         self.intra_frame = intra_frame
         self.augment = augment
@@ -125,7 +147,7 @@ class TripletDataset(Dataset):
         rng = np.random.default_rng(seed)
         crops = [items.crop(a), items.crop(p), items.crop(n)]
         if source == TARGET and self.intra_frame:
-            crops[1] = strong_augment(crops[1], rng)
+            crops[1] = strong_augment(crops[1], rng, colour_jitter_strength=self.colour_jitter)
         if self.augment:
             crops = [reid_augment(c, rng, erasing=self.erasing) for c in crops]
         label = int(self.train_label[a]) if source == TRAIN else -1
@@ -188,6 +210,7 @@ class TripletDataModule(L.LightningDataModule):
         num_workers: int = 0,
         augment: bool = True,
         erasing: float = 0.5,
+        colour_jitter: float = 1.0,
         seed: int = 0,
     ):
         super().__init__()
@@ -202,6 +225,7 @@ class TripletDataModule(L.LightningDataModule):
         self.num_val_triplets = num_val_triplets
         self.num_workers = num_workers
         self.augment, self.erasing = augment, erasing
+        self.colour_jitter = colour_jitter
         self.seed = seed
         self.train_label, self.val_label = split_identities(
             self.train_items, val_fraction=val_fraction, seed=seed
@@ -210,24 +234,49 @@ class TripletDataModule(L.LightningDataModule):
         self.batch_sampler: MixedTripletBatchSampler | None = None
 
     def _samplers(self):
+        """The training-set and target triplet samplers; a source that can form no triplet
+        (no identity seen twice, no frame with two detections, no overlapping tracklets) is
+        left out with a warning and the other fills the batches."""
         t = self.train_items
         known = np.flatnonzero(self.train_label >= 0)
-        train_sampler = GTTripletSampler(
-            items=known, identities=self.train_label[known], frames=t.frames[known],
-            groups=t.seq_of_item[known],
-        ) if len(known) else None
+        train_sampler = (
+            _or_none(
+                "training-set",
+                lambda: GTTripletSampler(
+                    items=known,
+                    identities=self.train_label[known],
+                    frames=t.frames[known],
+                    groups=t.seq_of_item[known],
+                ),
+            )
+            if len(known)
+            else None
+        )
         g = self.target_items
         use = np.flatnonzero(g.labels >= 0)
         if len(use) == 0:
             target_sampler = None
         elif self.phase == "intra":
-            target_sampler = IntraFrameTripletSampler(
-                items=use, frames=g.frames[use], groups=g.seq_of_item[use]
+            target_sampler = _or_none(
+                "intra-frame",
+                lambda: IntraFrameTripletSampler(
+                    items=use, frames=g.frames[use], groups=g.seq_of_item[use]
+                ),
             )
         else:
-            target_sampler = InterTrackletTripletSampler(
-                items=use, frames=g.frames[use], groups=g.seq_of_item[use],
-                tracklets=g.labels[use],
+            target_sampler = _or_none(
+                "inter-short-tracklet",
+                lambda: InterTrackletTripletSampler(
+                    items=use,
+                    frames=g.frames[use],
+                    groups=g.seq_of_item[use],
+                    tracklets=g.labels[use],
+                ),
+            )
+        if train_sampler is None and target_sampler is None:
+            raise InputError(
+                f"no {self.phase} training triplet can be formed from the training videos' GT or "
+                "the target videos' detections (see the warnings above)"
             )
         return train_sampler, target_sampler
 
@@ -237,20 +286,32 @@ class TripletDataModule(L.LightningDataModule):
             rank, world_size = self.trainer.global_rank, self.trainer.world_size
         train_sampler, target_sampler = self._samplers()
         self.batch_sampler = MixedTripletBatchSampler(
-            train_sampler=train_sampler, target_sampler=target_sampler,
-            batch_size=self.batch_size, ratio=self.ratio, num_batches=self.steps_per_epoch,
-            seed=self.seed, rank=rank, world_size=world_size,
+            train_sampler=train_sampler,
+            target_sampler=target_sampler,
+            batch_size=self.batch_size,
+            ratio=self.ratio,
+            num_batches=self.steps_per_epoch,
+            seed=self.seed,
+            rank=rank,
+            world_size=world_size,
         )
         self.train_dataset = TripletDataset(
-            self.train_items, self.target_items, self.train_label,
-            intra_frame=self.phase == "intra", augment=self.augment, erasing=self.erasing,
+            self.train_items,
+            self.target_items,
+            self.train_label,
+            intra_frame=self.phase == "intra",
+            augment=self.augment,
+            erasing=self.erasing,
+            colour_jitter=self.colour_jitter,
         )
         held = np.flatnonzero(self.val_label >= 0)
         self.val_dataset = None
         if len(held) and self.num_val_triplets > 0:
             t = self.train_items
             sampler = GTTripletSampler(
-                items=held, identities=self.val_label[held], frames=t.frames[held],
+                items=held,
+                identities=self.val_label[held],
+                frames=t.frames[held],
                 groups=t.seq_of_item[held],
             )
             triplets = sampler.sample(np.random.default_rng([self.seed, 1]), self.num_val_triplets)
@@ -261,11 +322,21 @@ class TripletDataModule(L.LightningDataModule):
         return {"num_workers": self.num_workers, "persistent_workers": self.num_workers > 0}
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_dataset, batch_sampler=self.batch_sampler,
-                          **self._loader_kwargs())
+        return DataLoader(
+            self.train_dataset, batch_sampler=self.batch_sampler, **self._loader_kwargs()
+        )
 
     def val_dataloader(self):
         if self.val_dataset is None:
             return []
-        return DataLoader(self.val_dataset, batch_size=self.batch_size, shuffle=False,
-                          **self._loader_kwargs())
+        return DataLoader(
+            self.val_dataset, batch_size=self.batch_size, shuffle=False, **self._loader_kwargs()
+        )
+
+
+def _or_none(what: str, build):
+    try:
+        return build()
+    except ValueError as err:
+        log.warning("no %s triplets: %s; batches use the other source only", what, err)
+        return None

@@ -34,8 +34,9 @@ class GTTripletSampler:
 
     augment_positive = False
 
-    def __init__(self, *, items: np.ndarray, identities: np.ndarray, frames: np.ndarray,
-                 groups: np.ndarray):
+    def __init__(
+        self, *, items: np.ndarray, identities: np.ndarray, frames: np.ndarray, groups: np.ndarray
+    ):
         _check_lengths(items=items, identities=identities, frames=frames, groups=groups)
         self.items = np.asarray(items, np.int64)
         self.identities = np.asarray(identities)
@@ -46,8 +47,12 @@ class GTTripletSampler:
             by_identity[ident].append(k)
         self._members = {i: np.asarray(m) for i, m in by_identity.items()}
         self._anchors = np.asarray(
-            [k for k in range(len(self.items))
-             if len(np.unique(self.frames[self._members[self.identities[k]]])) >= 2], np.int64
+            [
+                k
+                for k in range(len(self.items))
+                if len(np.unique(self.frames[self._members[self.identities[k]]])) >= 2
+            ],
+            np.int64,
         )
         if len(self._anchors) == 0 or len(self._members) < 2:
             raise ValueError(
@@ -91,8 +96,9 @@ class IntraFrameTripletSampler:
         _check_lengths(items=items, frames=frames, groups=groups)
         self.items = np.asarray(items, np.int64)
         by_frame = defaultdict(list)
-        for k, key in enumerate(zip(np.asarray(groups).tolist(), np.asarray(frames).tolist(),
-                                    strict=True)):
+        for k, key in enumerate(
+            zip(np.asarray(groups).tolist(), np.asarray(frames).tolist(), strict=True)
+        ):
             by_frame[key].append(k)
         self._frames = [np.asarray(v) for _, v in sorted(by_frame.items()) if len(v) >= 2]
         if not self._frames:
@@ -129,8 +135,9 @@ class InterTrackletTripletSampler:
 
     augment_positive = False
 
-    def __init__(self, *, items: np.ndarray, frames: np.ndarray, groups: np.ndarray,
-                 tracklets: np.ndarray):
+    def __init__(
+        self, *, items: np.ndarray, frames: np.ndarray, groups: np.ndarray, tracklets: np.ndarray
+    ):
         _check_lengths(items=items, frames=frames, groups=groups, tracklets=tracklets)
         self.items = np.asarray(items, np.int64)
         frames, groups, tracklets = (np.asarray(v) for v in (frames, groups, tracklets))
@@ -240,8 +247,10 @@ class MixedTripletBatchSampler(torch.utils.data.Sampler):
                 continue
             triplets = sampler.sample(rng, k)
             seeds = rng.integers(0, 2**31 - 1, size=k)
-            keys += [(source, int(a), int(p), int(n), int(s))
-                     for (a, p, n), s in zip(triplets, seeds, strict=True)]
+            keys += [
+                (source, int(a), int(p), int(n), int(s))
+                for (a, p, n), s in zip(triplets, seeds, strict=True)
+            ]
         return keys
 
     def __iter__(self):

@@ -43,23 +43,32 @@ def render_sequence(
 ) -> tuple[list[np.ndarray], list[Instance]]:
     """Frames ``(H, W, 3)`` BGR and the exclusive GT instances (obj_id 2001, 2002, ...)."""
     yy, xx = np.mgrid[0:height, 0:width]
-    background = np.stack([
-        100 + 40 * np.sin(xx / rng.uniform(5, 20) + rng.uniform(0, 6)) * np.cos(yy / 17.0),
-        110 + 30 * np.cos(yy / rng.uniform(5, 20)),
-        90 + 35 * np.sin((xx + yy) / rng.uniform(8, 30)),
-    ], -1)
+    background = np.stack(
+        [
+            100 + 40 * np.sin(xx / rng.uniform(5, 20) + rng.uniform(0, 6)) * np.cos(yy / 17.0),
+            110 + 30 * np.cos(yy / rng.uniform(5, 20)),
+            90 + 35 * np.sin((xx + yy) / rng.uniform(8, 30)),
+        ],
+        -1,
+    )
     base_h = height * 0.35
     objs = []
     for k in range(num_objects):
         h = int(base_h * rng.uniform(0.8, 1.2))
         w = max(4, int(h * rng.uniform(0.35, 0.45)))
-        objs.append({
-            "sprite": _person_sprite(rng, h, w),
-            "x": rng.uniform(0, width - w), "y": rng.uniform(height * 0.3, height - h),
-            "vx": rng.uniform(-3, 3), "vy": rng.uniform(-0.6, 0.6),
-            "depth": rng.uniform(0, 1), "id": PEDESTRIAN * 1000 + k + 1,
-            "phase": rng.uniform(0, 6.28), "light": rng.uniform(0.6, 1.3),
-        })
+        objs.append(
+            {
+                "sprite": _person_sprite(rng, h, w),
+                "x": rng.uniform(0, width - w),
+                "y": rng.uniform(height * 0.3, height - h),
+                "vx": rng.uniform(-3, 3),
+                "vy": rng.uniform(-0.6, 0.6),
+                "depth": rng.uniform(0, 1),
+                "id": PEDESTRIAN * 1000 + k + 1,
+                "phase": rng.uniform(0, 6.28),
+                "light": rng.uniform(0.6, 1.3),
+            }
+        )
     frames, instances = [], []
     for t in range(num_frames):
         gain = 1.0 + 0.25 * np.sin(t / 9.0)
@@ -117,8 +126,11 @@ def write_toy_dataset(
             )
             (seq_dir / "img1").mkdir(parents=True, exist_ok=True)
             for t, frame in enumerate(frames):
-                cv2.imwrite(str(seq_dir / "img1" / f"{t + 1:06d}.jpg"), frame,
-                            [cv2.IMWRITE_JPEG_QUALITY, 95])
+                cv2.imwrite(
+                    str(seq_dir / "img1" / f"{t + 1:06d}.jpg"),
+                    frame,
+                    [cv2.IMWRITE_JPEG_QUALITY, 95],
+                )
             write_mots_txt(seq_dir / "gt" / "gt.txt", gt, frame_base=1)
             write_seqinfo(seq_dir, name=name, num_frames=num_frames, width=width, height=height)
     atomic_write_text(root / "COMPLETE", "toy\n")

@@ -107,8 +107,12 @@ def load_encoder(cfg, run, phase: str) -> ReIDEncoder:
     if phase not in PHASES:
         raise ConfigError(f"encoder phase must be one of {PHASES}, not {phase!r}")
     path = run.checkpoint(phase) if phase != "untrained" else None
-    key = (str(path), path.stat().st_mtime_ns if path and path.is_file() else None,
-           repr(cfg.model.net), cfg.seed)
+    key = (
+        str(path),
+        path.stat().st_mtime_ns if path and path.is_file() else None,
+        repr(cfg.model.net),
+        cfg.seed,
+    )
     if key not in _ENCODERS:
         _ENCODERS.clear()
         net = build_net(cfg.model, seed=cfg.seed)
@@ -132,18 +136,26 @@ def ensure_features(cfg, run, phase: str, seq, detections) -> np.ndarray:
         cached = np.load(path)
         if cached.shape[0] == len(detections):
             return cached
-        log.info("%s has %d rows for %d detections: recomputing", path, len(cached),
-                 len(detections))
+        log.info(
+            "%s has %d rows for %d detections: recomputing", path, len(cached), len(detections)
+        )
     data = cfg.model.data
     cache = ensure_crop_cache(
-        run, seq.name, seq, list(detections), size=tuple(data.input_size),
+        run,
+        seq.name,
+        seq,
+        list(detections),
+        size=tuple(data.input_size),
         mask_background=bool(data.mask_background),
     )
     model = load_encoder(cfg, run, phase)
     embed = cfg.model.embed
     features = embed_crops(
-        model, cache.crops, batch_size=int(embed.batch_size),
-        device=resolve_device(embed.get("device")), desc=f"embed {seq.name} ({phase})",
+        model,
+        cache.crops,
+        batch_size=int(embed.batch_size),
+        device=resolve_device(embed.get("device")),
+        desc=f"embed {seq.name} ({phase})",
     )
     atomic_save_npy(path, features)
     log.info("embedded %d masks of %s with the %s encoder", len(features), seq.name, phase)

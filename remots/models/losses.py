@@ -15,9 +15,9 @@ def triplet_distances(
     ``euclidean``: ||a - p||_2; ``cosine``: 1 - a.p / (||a|| ||p||), the distance of Eq. (1).
     """
     if distance == "euclidean":
-        return (anchor - positive).pow(2).sum(1).clamp_min(1e-12).sqrt(), (
-            anchor - negative
-        ).pow(2).sum(1).clamp_min(1e-12).sqrt()
+        return (anchor - positive).pow(2).sum(1).clamp_min(1e-12).sqrt(), (anchor - negative).pow(
+            2
+        ).sum(1).clamp_min(1e-12).sqrt()
     if distance == "cosine":
         a = F.normalize(anchor, dim=1)
         return 1 - (a * F.normalize(positive, dim=1)).sum(1), 1 - (
@@ -68,5 +68,3 @@ def warmup_multistep(
 def cosine_similarity_matrix(features: torch.Tensor) -> torch.Tensor:
     f = F.normalize(features, dim=1)
     return f @ f.T
-
-

@@ -79,8 +79,11 @@ class ReIDModule(L.LightningModule):
     def _losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         a, p, n = self._forward_triplets(batch)
         loss_triplet = triplet_loss(
-            a["feature"].float(), p["feature"].float(), n["feature"].float(),
-            margin=self.hparams.margin, distance=self.hparams.distance,
+            a["feature"].float(),
+            p["feature"].float(),
+            n["feature"].float(),
+            margin=self.hparams.margin,
+            distance=self.hparams.distance,
         )
         logs = {"loss_triplet": loss_triplet}
         loss = loss_triplet
@@ -88,14 +91,17 @@ class ReIDModule(L.LightningModule):
         if self.hparams.id_loss_weight > 0 and "logits" in a and bool((label >= 0).any()):
             known = label >= 0
             loss_id = F.cross_entropy(
-                a["logits"][known].float(), label[known],
+                a["logits"][known].float(),
+                label[known],
                 label_smoothing=self.hparams.label_smoothing,
             )
             loss = loss + self.hparams.id_loss_weight * loss_id
             logs["loss_id"] = loss_id
         d_ap, d_an = triplet_distances(
-            a["feature"].detach().float(), p["feature"].detach().float(),
-            n["feature"].detach().float(), distance="cosine",
+            a["feature"].detach().float(),
+            p["feature"].detach().float(),
+            n["feature"].detach().float(),
+            distance="cosine",
         )
         logs["triplet_acc"] = (d_ap < d_an).float().mean()
         return loss, logs
@@ -115,15 +121,18 @@ class ReIDModule(L.LightningModule):
         loss, logs = self._losses(batch)
         b = len(batch["anchor"])
         self.log("val/loss", loss, batch_size=b, sync_dist=True)
-        self.log("val/triplet_acc", logs["triplet_acc"], batch_size=b, sync_dist=True,
-                 prog_bar=True)
+        self.log(
+            "val/triplet_acc", logs["triplet_acc"], batch_size=b, sync_dist=True, prog_bar=True
+        )
         feats = F.normalize(self.net.embed(self._memory_format(to_images(batch["anchor"]))), dim=1)
-        self._val_outputs.append({
-            "feature": feats.float().cpu().numpy(),
-            "label": batch["label"].cpu().numpy(),
-            "frame": batch["frame"].cpu().numpy(),
-            "group": batch["group"].cpu().numpy(),
-        })
+        self._val_outputs.append(
+            {
+                "feature": feats.float().cpu().numpy(),
+                "label": batch["label"].cpu().numpy(),
+                "frame": batch["frame"].cpu().numpy(),
+                "group": batch["group"].cpu().numpy(),
+            }
+        )
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs or self.trainer.sanity_checking:

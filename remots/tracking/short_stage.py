@@ -51,8 +51,11 @@ def theta_short_per_class(
 ) -> tuple[dict[int, float | None], dict[int, np.ndarray]]:
     """theta_short of each class present in ``detections`` and the similarities it came from.
 
-    ``override`` (a float, or ``{class_id: float}``) replaces the estimate; a class with fewer
-    than two intra-frame pairs gets ``fallback`` (None: no appearance gate).
+    ``override`` (a float, or ``{class_id: float}``) replaces the estimate. A class with fewer
+    than two intra-frame pairs, or whose estimate is not below 1 (mean + num_std * std >= 1: the
+    encoder does not separate different objects, so Eq. (2) would refuse every link and every
+    mask would become its own tracklet), gets ``fallback`` (None: no appearance gate), with a
+    warning.
     """
     thetas: dict[int, float | None] = {}
     sims_of: dict[int, np.ndarray] = {}
@@ -65,7 +68,19 @@ def theta_short_per_class(
             value = override.get(class_id) if isinstance(override, dict) else override
             thetas[class_id] = None if value is None else float(value)
         elif len(sims) >= 2:
-            thetas[class_id] = estimate_theta_short(sims, num_std=num_std)
+            theta = estimate_theta_short(sims, num_std=num_std)
+            if theta < 1.0:
+                thetas[class_id] = theta
+            else:
+                log.warning(
+                    "class %d: theta_short = mean + %g std = %.3f >= 1 would refuse every link "
+                    "(the features do not separate different objects); using %s",
+                    class_id,
+                    num_std,
+                    theta,
+                    fallback,
+                )
+                thetas[class_id] = fallback
         else:
             log.warning(
                 "class %d has %d intra-frame pairs: theta_short cannot be estimated, using %s",

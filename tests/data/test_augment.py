@@ -45,8 +45,9 @@ def test_flip_and_erasing_do_what_they_say():
 
 def test_colour_jitter_identity_when_ranges_are_zero():
     crop = _crop()
-    out = colour_jitter(crop, np.random.default_rng(0), brightness=0, contrast=0, saturation=0,
-                        hue=0)
+    out = colour_jitter(
+        crop, np.random.default_rng(0), brightness=0, contrast=0, saturation=0, hue=0
+    )
     assert np.abs(out.astype(int) - crop).max() <= 2  # HSV round trip only
 
 

@@ -32,16 +32,24 @@ def test_mask_background_greys_out_pixels_outside_the_mask():
 
 @pytest.fixture(scope="module")
 def toy_seq(tmp_path_factory):
-    root = write_toy_dataset(tmp_path_factory.mktemp("toy"), num_train=0, num_target=1,
-                             num_frames=6, height=60, width=90, num_objects=3)
+    root = write_toy_dataset(
+        tmp_path_factory.mktemp("toy"),
+        num_train=0,
+        num_target=1,
+        num_frames=6,
+        height=60,
+        width=90,
+        num_objects=3,
+    )
     return load_motschallenge(root / "test")[0]
 
 
 def test_cache_rows_are_the_instances_cut_from_their_frames(toy_seq, tmp_path):
     run = RunFolder(tmp_path)
     inst = toy_seq.gt[::-1]  # any order: row k is instances[k]
-    cache = build_crop_cache(toy_seq, inst, run.crops("s"), run.crop_index("s"), size=(32, 16),
-                             progress=False)
+    cache = build_crop_cache(
+        toy_seq, inst, run.crops("s"), run.crop_index("s"), size=(32, 16), progress=False
+    )
     assert isinstance(cache.crops, np.memmap) and cache.crops.dtype == np.uint8
     assert cache.crops.shape == (len(inst), 32, 16, 3)
     assert np.array_equal(cache.index, [(i.frame, i.obj_id) for i in inst])
@@ -62,8 +70,9 @@ def test_ensure_reuses_a_matching_cache_and_rebuilds_on_change(toy_seq, tmp_path
     cache = ensure_crop_cache(run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8), progress=False)
     assert len(cache) == 3
     stamp = run.crops("s").stat().st_mtime_ns
-    masked = ensure_crop_cache(run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8),
-                               mask_background=True, progress=False)
+    masked = ensure_crop_cache(
+        run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8), mask_background=True, progress=False
+    )
     assert run.crops("s").stat().st_mtime_ns != stamp and (np.asarray(masked.crops) == GREY).any()
 
 
@@ -80,8 +89,7 @@ def test_crops_of_real_mot17_frames_at_full_resolution(shared_data, tmp_path):
         seq_dir = next(p for p in (shared_data / "mot17_mini_frames").iterdir() if p.is_dir())
     paths = sorted((seq_dir / "img1").glob("*.jpg"))
     h, w = cv2.imread(str(paths[0])).shape[:2]
-    seq = Sequence(name=seq_dir.name, num_frames=len(paths), height=h, width=w,
-                   frame_paths=paths)
+    seq = Sequence(name=seq_dir.name, num_frames=len(paths), height=h, width=w, frame_paths=paths)
     first = int(paths[0].stem)
     inst = []
     from remots.io.mots import Instance
@@ -89,8 +97,15 @@ def test_crops_of_real_mot17_frames_at_full_resolution(shared_data, tmp_path):
     for line in (seq_dir / "gt" / "gt.txt").read_text().splitlines():
         f, i, x, y, bw, bh = (float(v) for v in line.split(",")[:6])
         t = int(f) - first
-        if not 0 <= t < len(paths) or bw < 8 or bh < 8 or x < 0 or y < 0 or x + bw > w \
-                or y + bh > h:
+        if (
+            not 0 <= t < len(paths)
+            or bw < 8
+            or bh < 8
+            or x < 0
+            or y < 0
+            or x + bw > w
+            or y + bh > h
+        ):
             continue
         m = np.zeros((h, w), np.uint8)
         m[int(y) : int(y + bh), int(x) : int(x + bw)] = 1
@@ -99,8 +114,9 @@ def test_crops_of_real_mot17_frames_at_full_resolution(shared_data, tmp_path):
             break
     inst.sort(key=lambda i: i.frame)
     run = RunFolder(tmp_path)
-    cache = build_crop_cache(seq, inst, run.crops("m"), run.crop_index("m"), size=(256, 128),
-                             progress=False)
+    cache = build_crop_cache(
+        seq, inst, run.crops("m"), run.crop_index("m"), size=(256, 128), progress=False
+    )
     for k, i in enumerate(inst):
         x, y, bw, bh = masks.bbox([i.rle])[0].astype(int)
         rgb = cv2.cvtColor(cv2.imread(str(paths[i.frame])), cv2.COLOR_BGR2RGB)

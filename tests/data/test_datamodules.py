@@ -12,8 +12,9 @@ from remots.io.layouts import load_motschallenge
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("toy")
-    root = write_toy_dataset(tmp / "data", num_train=1, num_target=1, num_frames=10, height=60,
-                             width=90, num_objects=4)
+    root = write_toy_dataset(
+        tmp / "data", num_train=1, num_target=1, num_frames=10, height=60, width=90, num_objects=4
+    )
     run = RunFolder(tmp / "run")
     train = load_motschallenge(root / "train")[0]
     target = load_motschallenge(root / "test")[0]
@@ -25,8 +26,16 @@ def crops(tmp_path_factory):
 def _dm(crops, phase="intra", **kw):
     train, target = crops
     labels = target.labels if phase == "inter" else np.zeros(len(target.labels), np.int64)
-    args = dict(train=[train], target=[SequenceCrops("t", target.cache, labels)], phase=phase,
-                batch_size=4, steps_per_epoch=3, val_fraction=0.5, num_val_triplets=8, seed=0)
+    args = dict(
+        train=[train],
+        target=[SequenceCrops("t", target.cache, labels)],
+        phase=phase,
+        batch_size=4,
+        steps_per_epoch=3,
+        val_fraction=0.5,
+        num_val_triplets=8,
+        seed=0,
+    )
     args.update(kw)
     dm = TripletDataModule(**args)
     dm.setup("fit")

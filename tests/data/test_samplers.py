@@ -37,8 +37,12 @@ def test_gt_triplets_same_identity_other_frame_and_other_identity():
 
 def test_gt_sampler_needs_two_identities_and_two_frames():
     with pytest.raises(ValueError, match="two frames"):
-        GTTripletSampler(items=np.arange(3), identities=np.array([0, 0, 1]),
-                         frames=np.array([5, 5, 6]), groups=np.zeros(3))
+        GTTripletSampler(
+            items=np.arange(3),
+            identities=np.array([0, 0, 1]),
+            frames=np.array([5, 5, 6]),
+            groups=np.zeros(3),
+        )
 
 
 def test_intra_frame_positive_is_the_anchor_and_negative_shares_its_frame():
@@ -77,8 +81,9 @@ def test_inter_triplets_follow_fig3_and_only_overlapping_negatives():
     tracklets, frames = _tracklets()
     n = len(frames)
     items = np.flatnonzero(tracklets >= 0)
-    s = InterTrackletTripletSampler(items=items, frames=frames[items], groups=np.zeros(len(items)),
-                                    tracklets=tracklets[items])
+    s = InterTrackletTripletSampler(
+        items=items, frames=frames[items], groups=np.zeros(len(items)), tracklets=tracklets[items]
+    )
     t = s.sample(np.random.default_rng(0), 2000)
     a, p, neg = t.T
     assert (tracklets[a] == tracklets[p]).all() and (frames[a] != frames[p]).all()
@@ -94,23 +99,35 @@ def test_inter_triplets_follow_fig3_and_only_overlapping_negatives():
 def test_inter_tracklets_of_different_groups_never_meet():
     # tracklet 0 of group 0 and tracklet 0 of group 1 are different tracklets in different videos
     with pytest.raises(ValueError, match="no frame holds two"):
-        InterTrackletTripletSampler(items=np.arange(4), frames=np.array([0, 1, 0, 1]),
-                                    groups=np.array([0, 0, 1, 1]), tracklets=np.zeros(4, int))
+        InterTrackletTripletSampler(
+            items=np.arange(4),
+            frames=np.array([0, 1, 0, 1]),
+            groups=np.array([0, 0, 1, 1]),
+            tracklets=np.zeros(4, int),
+        )
 
 
 def _mixed(seed=0, rank=0, world_size=1, ratio=(1, 1), batch_size=8, num_batches=6):
     _, identities, frames, groups = _gt_items()
     gt = GTTripletSampler(items=np.arange(200), identities=identities, frames=frames, groups=groups)
-    intra = IntraFrameTripletSampler(items=np.arange(150), frames=frames[:150] % 7,
-                                     groups=np.zeros(150))
+    intra = IntraFrameTripletSampler(
+        items=np.arange(150), frames=frames[:150] % 7, groups=np.zeros(150)
+    )
     return MixedTripletBatchSampler(
-        train_sampler=gt, target_sampler=intra, batch_size=batch_size, ratio=ratio,
-        num_batches=num_batches, seed=seed, rank=rank, world_size=world_size,
+        train_sampler=gt,
+        target_sampler=intra,
+        batch_size=batch_size,
+        ratio=ratio,
+        num_batches=num_batches,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
     )
 
 
-@pytest.mark.parametrize(("ratio", "expected"), [((1, 1), (8, 8)), ((1, 3), (4, 12)),
-                                                 ((0, 1), (0, 16))])
+@pytest.mark.parametrize(
+    ("ratio", "expected"), [((1, 1), (8, 8)), ((1, 3), (4, 12)), ((0, 1), (0, 16))]
+)
 def test_ratio_holds_exactly_in_every_batch(ratio, expected):
     batches = list(_mixed(ratio=ratio, batch_size=16))
     assert len(batches) == 6

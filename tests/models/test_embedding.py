@@ -28,15 +28,23 @@ def test_embed_crops_unit_rows_and_batch_size_invariant():
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    root = write_toy_dataset(tmp_path_factory.mktemp("toy"), num_train=0, num_target=1,
-                             num_frames=4, height=60, width=90, num_objects=3)
+    root = write_toy_dataset(
+        tmp_path_factory.mktemp("toy"),
+        num_train=0,
+        num_target=1,
+        num_frames=4,
+        height=60,
+        width=90,
+        num_objects=3,
+    )
     return load_motschallenge(root / "test")[0]
 
 
 def _cfg(run_dir):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        return compose("train", overrides=[f"paths.run_dir={run_dir}",
-                                           "model.data.input_size=[32,16]"])
+        return compose(
+            "train", overrides=[f"paths.run_dir={run_dir}", "model.data.input_size=[32,16]"]
+        )
 
 
 def test_ensure_features_caches_and_is_deterministic(toy, tmp_path):

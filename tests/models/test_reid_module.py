@@ -18,8 +18,9 @@ from remots.models.reid_module import ReIDModule, to_images
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("toy")
-    root = write_toy_dataset(tmp / "data", num_train=1, num_target=1, num_frames=10, height=60,
-                             width=90, num_objects=4)
+    root = write_toy_dataset(
+        tmp / "data", num_train=1, num_target=1, num_frames=10, height=60, width=90, num_objects=4
+    )
     run = RunFolder(tmp / "run")
     train = load_motschallenge(root / "train")[0]
     target = load_motschallenge(root / "test")[0]
@@ -29,8 +30,16 @@ def crops(tmp_path_factory):
 
 
 def _dm(crops, **kw):
-    args = dict(train=[crops[0]], target=[crops[1]], phase="intra", batch_size=4,
-                steps_per_epoch=3, val_fraction=0.5, num_val_triplets=8, seed=0)
+    args = dict(
+        train=[crops[0]],
+        target=[crops[1]],
+        phase="intra",
+        batch_size=4,
+        steps_per_epoch=3,
+        val_fraction=0.5,
+        num_val_triplets=8,
+        seed=0,
+    )
     args.update(kw)
     return TripletDataModule(**args)
 
@@ -39,7 +48,8 @@ def _module(num_identities=0, id_loss_weight=0.0, lr=1e-3):
     torch.manual_seed(0)
     net = ReIDEncoder(backbone="resnet18", num_identities=num_identities)
     return ReIDModule(
-        net, optimizer=functools.partial(torch.optim.Adam, lr=lr),
+        net,
+        optimizer=functools.partial(torch.optim.Adam, lr=lr),
         scheduler=functools.partial(warmup_multistep, warmup_steps=2, milestones=[100]),
         id_loss_weight=id_loss_weight,
     )
@@ -48,8 +58,13 @@ def _module(num_identities=0, id_loss_weight=0.0, lr=1e-3):
 def test_fast_dev_run_on_cpu(crops):
     dm = _dm(crops)
     module = _module(num_identities=dm.num_identities, id_loss_weight=1.0)
-    trainer = L.Trainer(fast_dev_run=True, accelerator="cpu", logger=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        fast_dev_run=True,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(module, datamodule=dm)
     assert trainer.global_step == 1
     for key in ("train/loss", "train/loss_triplet", "train/loss_id", "val/triplet_acc"):
@@ -66,8 +81,10 @@ def test_loss_falls_on_synthetic_triplets(crops):
 
     def loss_now():  # in train mode: BatchNorm normalises with the batch's own statistics
         with torch.no_grad():
-            f = [module.net(to_images(batch[k]))["feature"] for k in ("anchor", "positive",
-                                                                        "negative")]
+            f = [
+                module.net(to_images(batch[k]))["feature"]
+                for k in ("anchor", "positive", "negative")
+            ]
         return triplet_loss(*f, margin=0.3).item()
 
     module.train()

@@ -403,3 +403,22 @@ def test_track_config_composes_with_the_short_stage(flow):
 
         assert set(kwargs) <= set(inspect.signature(compute_flow).parameters)
     assert cfg.tracker.theta_short is None and cfg.tracker.num_std == 3.0
+
+
+def test_a_gate_no_link_can_pass_falls_back_with_a_warning(caplog):
+    """mean + 3 std >= 1 (weak features) would make every mask its own tracklet."""
+    from remots.tracking.short_stage import theta_short_per_class
+
+    rng = np.random.default_rng(0)
+    rle = masks.encode(np.ones((4, 4), np.uint8))[0]
+    dets = [Instance(t, 3 * t + k, 2, rle) for t in range(20) for k in range(3)]
+    # similarities of one frame's masks spread over [-1, 1]: mean ~0.2, std ~0.6
+    features = rng.normal(size=(60, 3))
+    thetas, _ = theta_short_per_class(features, dets, num_std=3.0, fallback=None)
+    assert thetas == {2: None}
+    assert "would refuse every link" in caplog.text
+    # tightly clustered different objects: a usable gate is estimated as mean + 3 std
+    features = np.eye(3)[np.arange(60) % 3] + 0.01 * rng.normal(size=(60, 3))
+    thetas, sims = theta_short_per_class(features, dets, num_std=3.0)
+    assert thetas[2] == pytest.approx(sims[2].mean() + 3 * sims[2].std())
+    assert thetas[2] < 0.2

@@ -52,8 +52,10 @@ class ReIDEncoder(nn.Module):
 
         try:
             self.backbone = timm.create_model(
-                backbone, pretrained=bool(pretrained) and not checkpoint_path,
-                num_classes=0, global_pool="avg",
+                backbone,
+                pretrained=bool(pretrained) and not checkpoint_path,
+                num_classes=0,
+                global_pool="avg",
             )
         except RuntimeError as err:
             raise ConfigError(f"model.net.backbone={backbone!r}: {err}") from None

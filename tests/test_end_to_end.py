@@ -1,0 +1,159 @@
+"""The whole chain on a tiny synthetic dataset, in subprocesses as a user runs it: the results
+table, and SIGKILL during training and during merging followed by a rerun that completes with
+byte-identical results."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULT_GLOBS = (
+    "results/*.txt",
+    "results/*.json",
+    "tracklets_short/*",
+    "baseline/*",
+    "detections/*",
+    "metrics.json",
+    "metrics.csv",
+    "summary.json",
+    "summary.md",
+)
+
+
+def chain(tmp: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        str(ROOT / "track.py"),
+        "stage=all",
+        "experiment=tiny",
+        f"paths.output_root={tmp / 'outputs'}",
+        f"paths.data_dir={tmp.parent / 'data'}",
+        f"hydra.run.dir={tmp / 'hydra'}",
+        *extra,
+    ]
+
+
+def env():
+    return {**os.environ, "WANDB_MODE": "disabled", "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
+
+
+def results_of(run_dir: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(run_dir)): p.read_bytes()
+        for g in RESULT_GLOBS
+        for p in sorted(run_dir.glob(g))
+    }
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e") / "full"
+    tmp.mkdir()
+    t0 = time.perf_counter()
+    out = subprocess.run(chain(tmp), env=env(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run_dir = tmp / "outputs" / "tiny"
+    return {
+        "run_dir": run_dir,
+        "seconds": time.perf_counter() - t0,
+        "results": results_of(run_dir),
+        "log": out.stdout + out.stderr,
+    }
+
+
+def test_chain_writes_every_artifact_and_the_table(uninterrupted):
+    run_dir = uninterrupted["run_dir"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert set(manifest["stages"]) == {"detect", "intra", "short", "inter", "merge", "eval"}
+    assert manifest["pending"] is None
+    for rel, digest in manifest["stages"]["merge"]["outputs"].items():
+        assert (run_dir / rel).is_file(), rel
+    assert (run_dir / "checkpoints" / "intra.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "inter.ckpt").is_file()
+    assert list((run_dir / "plots").glob("theta_short_*.png"))
+    assert list((run_dir / "plots").glob("theta_merge_*.png"))
+    assert list((run_dir / "plots" / "overlays").glob("*.mp4"))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    variants = [r["variant"] for r in summary["rows"]]
+    assert variants == ["IoU-only baseline", "short tracklets", "ReMOTS (merged)"]
+    assert "ReMOTS (merged)" in uninterrupted["log"]
+
+
+def test_merging_raises_idf1_over_the_short_tracklets(uninterrupted):
+    rows = {
+        r["variant"]: r
+        for r in json.loads((uninterrupted["run_dir"] / "summary.json").read_text())["rows"]
+    }
+    assert rows["ReMOTS (merged)"]["IDF1"] > rows["short tracklets"]["IDF1"]
+    assert rows["ReMOTS (merged)"]["IDSW"] < rows["short tracklets"]["IDSW"]
+
+
+def test_rerun_skips_every_stage_and_changes_nothing(uninterrupted, tmp_path):
+    run_dir = uninterrupted["run_dir"]
+    tmp = run_dir.parent.parent
+    out = subprocess.run(chain(tmp), env=env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("up to date, skipped") + out.stderr.count("up to date, skipped") == 6
+    assert results_of(run_dir) == uninterrupted["results"]
+
+
+KILL_AFTER_FIRST_MERGE = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import remots.tracking.merge_stage as m
+original = m.merge_one_sequence
+def merge_then_die(*args, **kwargs):
+    out = original(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of the merge stage
+m.merge_one_sequence = merge_then_die
+sys.argv = {argv!r}
+import runpy
+runpy.run_path({track!r}, run_name="__main__")
+"""
+
+
+def test_sigkill_during_training_and_merging_then_rerun_gives_identical_results(
+    uninterrupted, tmp_path
+):
+    tmp = tmp_path / "killed"
+    tmp.mkdir()
+    run_dir = tmp / "outputs" / "tiny"
+    # 1. SIGKILL in the middle of intra training (after its first epoch's resume checkpoint)
+    proc = subprocess.Popen(
+        chain(tmp), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    resume_point = run_dir / "checkpoints" / "intra-last.ckpt"
+    deadline = time.time() + 300
+    while not resume_point.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed during training"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["pending"]["stage"] == "intra" and "intra" not in manifest["stages"]
+    # 2. rerun, killed by SIGKILL right after the merge stage wrote its first sequence
+    script = tmp / "kill_in_merge.py"
+    argv = chain(tmp)[1:]
+    script.write_text(
+        KILL_AFTER_FIRST_MERGE.format(root=str(ROOT), argv=argv, track=str(ROOT / "track.py"))
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env(), capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == -signal.SIGKILL, out.stderr[-3000:]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["pending"]["stage"] == "merge"
+    assert set(manifest["stages"]) == {"detect", "intra", "short", "inter"}
+    # 3. rerun to the end: byte-identical to the uninterrupted run
+    out = subprocess.run(chain(tmp), env=env(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = results_of(run_dir)
+    assert got.keys() == uninterrupted["results"].keys()
+    for rel in got:
+        assert got[rel] == uninterrupted["results"][rel], rel
