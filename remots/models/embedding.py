@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from remots.errors import ConfigError
+from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_save_npy
 from remots.models.components.backbone import ReIDEncoder
 
@@ -133,12 +133,20 @@ def ensure_features(cfg, run, phase: str, seq, detections) -> np.ndarray:
 
     path = run.features(phase, seq.name)
     if path.is_file():
-        cached = np.load(path)
-        if cached.shape[0] == len(detections):
-            return cached
-        log.info(
-            "%s has %d rows for %d detections: recomputing", path, len(cached), len(detections)
-        )
+        try:
+            cached = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            log.warning("%s is not a readable feature file (%s): recomputing", path, err)
+            cached = None
+        if cached is not None and cached.ndim == 2 and cached.shape[0] == len(detections):
+            return _check_finite(cached, path)
+        if cached is not None:
+            log.info(
+                "%s has %d rows for %d detections: recomputing",
+                path,
+                len(cached),
+                len(detections),
+            )
     data = cfg.model.data
     cache = ensure_crop_cache(
         run,
@@ -157,6 +165,20 @@ def ensure_features(cfg, run, phase: str, seq, detections) -> np.ndarray:
         device=resolve_device(embed.get("device")),
         desc=f"embed {seq.name} ({phase})",
     )
+    _check_finite(features, run.checkpoint(phase))
     atomic_save_npy(path, features)
     log.info("embedded %d masks of %s with the %s encoder", len(features), seq.name, phase)
+    return features
+
+
+def _check_finite(features: np.ndarray, source) -> np.ndarray:
+    """NaN or infinite features (a diverged or corrupt encoder) would poison every similarity:
+    refuse them, naming where they came from."""
+    bad = ~np.isfinite(features).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"{int(bad.sum())} of {len(features)} feature rows are NaN or infinite (first: row "
+            f"{int(np.flatnonzero(bad)[0])}); the encoder diverged or its file is corrupt",
+            source,
+        )
     return features

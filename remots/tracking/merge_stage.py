@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from remots import masks
 from remots.artifacts import RunFolder
-from remots.errors import ConfigError, InputError
+from remots.errors import InputError
 from remots.io.atomic import atomic_write_json
 from remots.io.mots import Instance, sort_instances, track_obj_id, write_mots_txt
 from remots.tracking.merge import merge_tracklets
@@ -39,10 +39,6 @@ from remots.tracking.thresholds import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class ThetaMergeUnavailable(ValueError):
-    """theta_merge cannot be estimated: one of the two histograms has no pair."""
 
 
 @dataclass
@@ -93,7 +89,6 @@ def merge_short_tracklets(
 
     Raises:
         ValueError: a tracklet with two detections in one frame, or with two classes.
-        ThetaMergeUnavailable: no similarity pairs to estimate theta_merge from.
     """
     tracklet = np.asarray(tracklet_of_detection, dtype=np.int64)
     features = np.asarray(features)
@@ -117,12 +112,19 @@ def merge_short_tracklets(
     intra_tracklet = intra_tracklet_similarities(features, tracklet, max_pairs=max_pairs, rng=rng)
     if theta_merge is None:
         if len(intra_frame) == 0 or len(intra_tracklet) == 0:
-            raise ThetaMergeUnavailable(
-                f"cannot estimate theta_merge from {len(intra_frame)} intra-frame and "
-                f"{len(intra_tracklet)} intra-tracklet similarity pairs"
+            # one of the Fig. 5 histograms is empty (an empty sequence, one object per frame,
+            # tracklets of one mask each): no boundary can be read from the data, so nothing
+            # is merged (cut at distance 0)
+            log.warning(
+                "cannot estimate theta_merge from %d intra-frame and %d intra-tracklet "
+                "similarity pairs: no merging (set merge.theta_merge to merge anyway)",
+                len(intra_frame),
+                len(intra_tracklet),
             )
-        theta_merge = estimate_theta_merge(intra_frame, intra_tracklet, method=method)
-        source = f"estimated ({method})"
+            theta_merge, source = 1.0, "no estimate (too few similarity pairs): no merging"
+        else:
+            theta_merge = estimate_theta_merge(intra_frame, intra_tracklet, method=method)
+            source = f"estimated ({method})"
     else:
         source = "override"
     theta_merge = float(theta_merge)
@@ -328,10 +330,6 @@ def merge_one_sequence(cfg, run: RunFolder, seq) -> bool:
             max_pairs=mcfg.get("max_pairs"),
             rng=np.random.default_rng(int(cfg.get("seed", 0))),
         )
-    except ThetaMergeUnavailable as err:
-        raise ConfigError(
-            f"sequence {seq.name}: {err}; set merge.theta_merge to merge without estimating"
-        ) from None
     except ValueError as err:  # a tracklet with two detections in a frame, or two classes
         raise InputError(str(err), meta_path) from None
 
