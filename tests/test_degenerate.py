@@ -37,7 +37,7 @@ def write_seq(root: Path, name: str, num_frames: int, objects: dict, score=0.9):
     rng = np.random.default_rng(len(name))
     for t in range(num_frames):
         img = rng.integers(60, 90, (H, W, 3), dtype=np.uint8)
-        for k, (obj, track) in enumerate(sorted(objects.items())):
+        for k, (_, track) in enumerate(sorted(objects.items())):
             if t in track:
                 x, y = track[t]
                 img[y : y + 30, x : x + 14] = (40 + 80 * k, 200 - 60 * k, 120)
@@ -174,6 +174,6 @@ def test_nan_features_are_refused_naming_the_file(degenerate_run):
     features = np.load(path)
     features[3, 0] = np.nan
     np.save(path, features)
-    with pytest.raises(InputError, match="NaN or infinite .*row 3") as info:
+    with pytest.raises(InputError, match=r"NaN or infinite .*row 3") as info:
         ensure_features(None, run, "inter", seq, list(range(len(features))))
     assert str(path) in str(info.value)

@@ -72,7 +72,7 @@ def test_chain_writes_every_artifact_and_the_table(uninterrupted):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert set(manifest["stages"]) == {"detect", "intra", "short", "inter", "merge", "eval"}
     assert manifest["pending"] is None
-    for rel, digest in manifest["stages"]["merge"]["outputs"].items():
+    for rel in manifest["stages"]["merge"]["outputs"]:
         assert (run_dir / rel).is_file(), rel
     assert (run_dir / "checkpoints" / "intra.ckpt").is_file()
     assert (run_dir / "checkpoints" / "inter.ckpt").is_file()
