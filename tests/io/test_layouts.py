@@ -124,3 +124,21 @@ def test_real_mot17_frames_load_as_a_frame_folder(shared_data):
     seq = layouts.load_frame_folder(shared_data / "mot17_mini_frames" / "MOT17-05-FRCNN" / "img1")
     assert (seq.width, seq.height) == (640, 480)
     assert seq.read_frame(0).shape == (480, 640, 3)
+
+
+def test_atomic_write_gives_normal_permissions_and_leaves_nothing_on_error(tmp_path):
+    import os
+
+    from remots.io.atomic import atomic_open, atomic_write_text
+
+    path = tmp_path / "a.txt"
+    atomic_write_text(path, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(RuntimeError):
+        with atomic_open(path, "w") as f:
+            f.write("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "x"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
