@@ -15,8 +15,7 @@ tracklets_short/<seq>.json. Otherwise STAND-INS, labelled as such in the output:
 
 Usage (hydra overrides after the options):
     python benchmarks/measure_encoder_phases.py [--toy] [--run-dir DIR] [override ...]
---toy writes remots.data.toy scenes instead of the configured dataset (for a checkout without
-remots.synthetic).
+--toy writes a small synthetic dataset into the run folder instead of the configured data.
 """
 
 from __future__ import annotations
@@ -88,7 +87,9 @@ def stand_in_short_tracklets(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--toy", action="store_true", help="use remots.data.toy scenes")
+    parser.add_argument(
+        "--toy", action="store_true", help="a small synthetic dataset in the run folder"
+    )
     parser.add_argument("--run-dir", default="outputs/measure_encoder_phases")
     parser.add_argument("--drop", type=float, default=0.1, help="stand-in detections dropped")
     parser.add_argument("--eval-triplets", type=int, default=2000)
@@ -110,11 +111,11 @@ def main() -> None:
     run_dir = Path(args.run_dir).resolve()
     overrides = [f"paths.run_dir={run_dir}", *args.overrides]
     if args.toy:
-        from remots.data.toy import write_toy_dataset
+        from remots.synthetic import generate_dataset
 
         toy_root = run_dir / "toy_data"
         if not (toy_root / "COMPLETE").is_file():
-            write_toy_dataset(
+            generate_dataset(
                 toy_root,
                 seed=0,
                 num_train=2,
@@ -134,14 +135,15 @@ def main() -> None:
     stand_ins = json.loads(record.read_text()) if record.is_file() else []
     targets = load_split(cfg.data, "target", with_gt=True)
     if not all(run.detections(s.name).is_file() for s in targets):
-        from remots.data.toy import detections_from_gt, write_detections
+        from remots.io.detections import write_detections_txt
+        from remots.synthetic import detections_from_gt
 
         stand_ins.append(f"detections = GT masks, {args.drop:.0%} dropped")
         for seq in targets:
             dets, _ = detections_from_gt(
                 [g for g in seq.gt if g.class_id != IGNORE], rng=rng, drop=args.drop
             )
-            write_detections(run.detections(seq.name), dets, frame_base=seq.frame_base)
+            write_detections_txt(run.detections(seq.name), dets, frame_base=seq.frame_base)
     detections = {s.name: target_detections(cfg, run, s) for s in targets}
     if not all(run.short_meta(s.name).is_file() for s in targets):
         stand_ins.append("short tracklets = IoU linking, cut every 10 frames")

@@ -1265,3 +1265,16 @@ def _mask_head(
         return None
     out[cy0:cy1, cx0:cx1] = up[cy0 - ny0 : cy1 - ny0, cx0 - nx0 : cx1 - nx0] > threshold
     return out if out.any() else None
+
+
+def detections_from_gt(
+    gt: list[Instance], *, rng: np.random.Generator, drop: float = 0.0
+) -> tuple[list[Instance], np.ndarray]:
+    """Stand-in detections: the GT masks (a share ``drop`` removed) with random scores, in the
+    detection order (frame, -score) with running obj_id. Returns them and ``(N,)`` the GT obj_id
+    of each, for measurements."""
+    kept = [g for g in gt if rng.random() >= drop]
+    scores = rng.uniform(0.5, 1.0, len(kept))
+    order = sorted(range(len(kept)), key=lambda i: (kept[i].frame, -scores[i]))
+    dets = [kept[i].with_(obj_id=n, score=float(scores[i])) for n, i in enumerate(order)]
+    return dets, np.array([kept[i].obj_id for i in order], np.int64)

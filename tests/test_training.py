@@ -10,9 +10,10 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from remots.artifacts import RunFolder
-from remots.data.toy import detections_from_gt, write_detections, write_toy_dataset
 from remots.errors import ConfigError
+from remots.io.detections import write_detections_txt
 from remots.io.layouts import load_motschallenge
+from remots.synthetic import detections_from_gt, generate_dataset
 from remots.training import run_inter, run_intra
 
 CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
@@ -20,15 +21,19 @@ CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    return write_toy_dataset(
-        tmp_path_factory.mktemp("toy"),
+    root = tmp_path_factory.mktemp("synthetic")
+    generate_dataset(
+        root,
         num_train=1,
         num_target=1,
-        num_frames=8,
+        num_frames=12,
         height=60,
         width=90,
-        num_objects=4,
+        num_objects=6,
+        entry_fraction=0.0,  # every identity visible from the start: enough for validation
+        num_occluders=0,
     )
+    return root
 
 
 def _cfg(data_root, run_dir, stage="intra", *extra):
@@ -58,7 +63,7 @@ def _prepare(data_root, run_dir):
     run = RunFolder(run_dir)
     seq = load_motschallenge(data_root / "test")[0]
     dets, ids = detections_from_gt(seq.gt, rng=np.random.default_rng(0))
-    write_detections(run.detections(seq.name), dets, frame_base=1)
+    write_detections_txt(run.detections(seq.name), dets, frame_base=1)
     return run, seq, dets, ids
 
 
