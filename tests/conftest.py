@@ -29,3 +29,24 @@ def kitti_sequences(kitti_root):
     from remots.io.layouts import load_kitti_mots
 
     return load_kitti_mots(kitti_root, seqmap="seqmaps/train.seqmap")
+
+
+@pytest.fixture(scope="session")
+def small_synthetic(tmp_path_factory) -> Path:
+    """A small synthetic dataset, generated once per session: 1 training + 1 target video of
+    12 frames at 60x90, 6 walkers all visible from the start, no pillars."""
+    from remots.synthetic import generate_dataset
+
+    root = tmp_path_factory.mktemp("small_synthetic")
+    generate_dataset(
+        root,
+        num_train=1,
+        num_target=1,
+        num_frames=12,
+        height=60,
+        width=90,
+        num_objects=6,
+        entry_fraction=0.0,
+        num_occluders=0,
+    )
+    return root

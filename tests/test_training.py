@@ -13,27 +13,15 @@ from remots.artifacts import RunFolder
 from remots.errors import ConfigError
 from remots.io.detections import write_detections_txt
 from remots.io.layouts import load_motschallenge
-from remots.synthetic import detections_from_gt, generate_dataset
+from remots.synthetic import detections_from_gt
 from remots.training import run_inter, run_intra
 
 CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    generate_dataset(
-        root,
-        num_train=1,
-        num_target=1,
-        num_frames=12,
-        height=60,
-        width=90,
-        num_objects=6,
-        entry_fraction=0.0,  # every identity visible from the start: enough for validation
-        num_occluders=0,
-    )
-    return root
+def data_root(small_synthetic):
+    return small_synthetic
 
 
 def _cfg(data_root, run_dir, stage="intra", *extra):

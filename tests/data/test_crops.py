@@ -6,7 +6,6 @@ from remots import masks
 from remots.artifacts import RunFolder
 from remots.data.crops import GREY, build_crop_cache, cut_crop, ensure_crop_cache
 from remots.io.layouts import Sequence, load_motschallenge
-from remots.synthetic import generate_dataset
 
 
 def test_cut_crop_of_a_rectangle_is_its_colour():
@@ -31,19 +30,8 @@ def test_mask_background_greys_out_pixels_outside_the_mask():
 
 
 @pytest.fixture(scope="module")
-def toy_seq(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    generate_dataset(
-        root,
-        num_train=0,
-        num_target=1,
-        num_frames=6,
-        height=60,
-        width=90,
-        num_objects=3,
-        entry_fraction=0.0,
-        num_occluders=0,
-    )
+def toy_seq(small_synthetic):
+    root = small_synthetic
     return load_motschallenge(root / "test")[0]
 
 

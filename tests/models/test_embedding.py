@@ -8,7 +8,6 @@ from remots.errors import ConfigError
 from remots.io.layouts import load_motschallenge
 from remots.models.components.backbone import ReIDEncoder
 from remots.models.embedding import embed_crops, ensure_features, load_module_weights
-from remots.synthetic import generate_dataset
 
 CONF = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "conf")
 
@@ -27,18 +26,8 @@ def test_embed_crops_unit_rows_and_batch_size_invariant():
 
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    generate_dataset(
-        root,
-        num_train=0,
-        num_target=1,
-        num_frames=4,
-        height=60,
-        width=90,
-        num_objects=3,
-        num_occluders=0,
-    )
+def toy(small_synthetic):
+    root = small_synthetic
     return load_motschallenge(root / "test")[0]
 
 

@@ -12,24 +12,12 @@ from remots.io.layouts import load_motschallenge
 from remots.models.components.backbone import ReIDEncoder
 from remots.models.losses import triplet_loss, warmup_multistep
 from remots.models.reid_module import ReIDModule, to_images
-from remots.synthetic import generate_dataset
 
 
 @pytest.fixture(scope="module")
-def crops(tmp_path_factory):
+def crops(tmp_path_factory, small_synthetic):
     tmp = tmp_path_factory.mktemp("toy")
-    root = tmp / "data"
-    generate_dataset(
-        root,
-        num_train=1,
-        num_target=1,
-        num_frames=12,
-        height=60,
-        width=90,
-        num_objects=6,
-        entry_fraction=0.0,
-        num_occluders=0,
-    )
+    root = small_synthetic
     run = RunFolder(tmp / "run")
     train = load_motschallenge(root / "train")[0]
     target = load_motschallenge(root / "test")[0]
