@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from remots import masks
+from remots.eval import evaluate
 from remots.io.layouts import load_motschallenge
-from remots.io.mots import PEDESTRIAN, track_obj_id, write_mots_txt
+from remots.io.mots import PEDESTRIAN, track_obj_id
 from remots.synthetic import generate_dataset, stats_table
 
 
@@ -50,51 +50,6 @@ def iou_only_tracks(frames_gt, *, iou_threshold: float = 0.3):
         out.extend(current)
         previous = current
     return out
-
-
-def evaluate(split_dir: Path, seqmap: Path, trackers: Path) -> dict:
-    import trackeval
-
-    evaluator = trackeval.Evaluator(
-        trackeval.Evaluator.get_default_eval_config()
-        | {
-            "PRINT_RESULTS": False,
-            "PRINT_CONFIG": False,
-            "OUTPUT_SUMMARY": False,
-            "OUTPUT_DETAILED": False,
-            "PLOT_CURVES": False,
-            "USE_PARALLEL": False,
-            "TIME_PROGRESS": False,
-            "DISPLAY_LESS_PROGRESS": True,
-        }
-    )
-    dataset = trackeval.datasets.MOTSChallenge(
-        trackeval.datasets.MOTSChallenge.get_default_dataset_config()
-        | {
-            "GT_FOLDER": str(split_dir),
-            "TRACKERS_FOLDER": str(trackers),
-            "SEQMAP_FILE": str(seqmap),
-            "SKIP_SPLIT_FOL": True,
-            "PRINT_CONFIG": False,
-            "OUTPUT_FOLDER": str(trackers / "out"),
-        }
-    )
-    quiet = {"THRESHOLD": 0.5, "PRINT_CONFIG": False}
-    metrics = [
-        trackeval.metrics.HOTA(),
-        trackeval.metrics.CLEAR(quiet),
-        trackeval.metrics.Identity(quiet),
-    ]
-    res, _ = evaluator.evaluate([dataset], metrics)
-    r = res["MOTSChallenge"]["iou_only"]["COMBINED_SEQ"]["pedestrian"]
-    return {
-        "HOTA": float(np.mean(r["HOTA"]["HOTA"])),
-        "AssA": float(np.mean(r["HOTA"]["AssA"])),
-        "IDF1": float(r["Identity"]["IDF1"]),
-        "IDSW": int(r["CLEAR"]["IDSW"]),
-        "Frag": int(r["CLEAR"]["Frag"]),
-        "sMOTSA": float(r["CLEAR"]["sMOTA"]),
-    }
 
 
 def main() -> None:
@@ -125,21 +80,17 @@ def main() -> None:
     print(f"\nstatistics of the default dataset (seed {args.seed})")
     print(stats_table(stats))
 
-    print("\nIoU-only linking of the GT masks (no appearance), TrackEval")
+    print("\nIoU-only linking of the GT masks (no appearance), remots.eval (= TrackEval)")
     print(
         f"{'split':<8}{'GT tracks':>10}{'pred tracks':>12}{'HOTA':>8}{'AssA':>8}{'IDF1':>8}"
         f"{'IDSW':>6}{'Frag':>6}"
     )
     root = out / "default"
     for split in ("train", "test"):
-        trackers = out / f"trackers-{split}"
         sequences = load_motschallenge(root / split)
-        predicted = 0
-        for seq in sequences:
-            tracks = iou_only_tracks(seq.gt_by_frame())
-            predicted += len({t.obj_id for t in tracks})
-            write_mots_txt(trackers / "iou_only" / "data" / f"{seq.name}.txt", tracks, frame_base=1)
-        m = evaluate(root / split, root / "seqmaps" / f"SYN-{split}.txt", trackers)
+        tracks = {seq.name: iou_only_tracks(seq.gt_by_frame()) for seq in sequences}
+        predicted = sum(len({t.obj_id for t in ts}) for ts in tracks.values())
+        m = evaluate(sequences, tracks).combined["pedestrian"]  # equal to TrackEval's, tested
         gt_tracks = stats["splits"][split]["gt_tracks"]
         print(
             f"{split:<8}{gt_tracks:>10}{predicted:>12}{m['HOTA']:>8.3f}{m['AssA']:>8.3f}"

@@ -50,3 +50,19 @@ def small_synthetic(tmp_path_factory) -> Path:
         num_occluders=0,
     )
     return root
+
+
+@pytest.fixture(scope="session")
+def small_crop_caches(tmp_path_factory, small_synthetic):
+    """Crop caches (32x16) of the GT masks of ``small_synthetic``'s training and target video."""
+    from remots.artifacts import RunFolder
+    from remots.data.crops import ensure_crop_cache
+    from remots.io.layouts import load_motschallenge
+
+    run = RunFolder(tmp_path_factory.mktemp("small_crops"))
+    train = load_motschallenge(small_synthetic / "train")[0]
+    target = load_motschallenge(small_synthetic / "test")[0]
+    return (
+        ensure_crop_cache(run, "train", train, train.gt, size=(32, 16), progress=False),
+        ensure_crop_cache(run, "target", target, target.gt, size=(32, 16), progress=False),
+    )

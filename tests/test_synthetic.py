@@ -300,40 +300,22 @@ def test_trackeval_accepts_the_gt_as_it_is(small, tmp_path):
     scored against itself is perfect."""
     import shutil
 
-    import trackeval
+    from remots.eval.reference import run_trackeval
 
     root, _ = small
     results = tmp_path / "trackers" / "gt_copy" / "data"
     results.mkdir(parents=True)
     shutil.copy(root / "train" / "SYN-TRAIN-01" / "gt" / "gt.txt", results / "SYN-TRAIN-01.txt")
-    quiet = {"PRINT_CONFIG": False, "OUTPUT_FOLDER": str(tmp_path / "out")}
-    evaluator = trackeval.Evaluator(
-        trackeval.Evaluator.get_default_eval_config()
-        | {
-            "PRINT_RESULTS": False,
-            "PRINT_CONFIG": False,
-            "OUTPUT_SUMMARY": False,
-            "OUTPUT_DETAILED": False,
-            "PLOT_CURVES": False,
-            "USE_PARALLEL": False,
-            "TIME_PROGRESS": False,
-            "DISPLAY_LESS_PROGRESS": True,
-        }
-    )
-    dataset = trackeval.datasets.MOTSChallenge(
-        trackeval.datasets.MOTSChallenge.get_default_dataset_config()
-        | quiet
-        | {
+    result = run_trackeval(  # TrackEval's own evaluator and MOTSChallenge reader on the files
+        {
             "GT_FOLDER": str(root / "train"),
             "TRACKERS_FOLDER": str(tmp_path / "trackers"),
+            "TRACKERS_TO_EVAL": ["gt_copy"],
             "SEQMAP_FILE": str(root / "seqmaps" / "SYN-train.txt"),
-            "SKIP_SPLIT_FOL": True,
-        }
+        },
+        benchmark="motschallenge",
     )
-    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
-    results_by_dataset, messages = evaluator.evaluate([dataset], metrics)
-    assert messages == {"MOTSChallenge": {"gt_copy": "Success"}}
-    combined = results_by_dataset["MOTSChallenge"]["gt_copy"]["COMBINED_SEQ"]["pedestrian"]
+    combined = result.trackeval["COMBINED_SEQ"]["pedestrian"]
     assert combined["HOTA"]["HOTA"].mean() == pytest.approx(1.0)
     assert combined["CLEAR"]["sMOTA"] == pytest.approx(1.0)  # TrackEval's name for sMOTSA
     assert combined["Identity"]["IDF1"] == pytest.approx(1.0)

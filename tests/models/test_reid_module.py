@@ -5,24 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from remots.artifacts import RunFolder
-from remots.data.crops import ensure_crop_cache
 from remots.data.datamodules import SequenceCrops, TripletDataModule
-from remots.io.layouts import load_motschallenge
 from remots.models.components.backbone import ReIDEncoder
 from remots.models.losses import triplet_loss, warmup_multistep
 from remots.models.reid_module import ReIDModule, to_images
 
 
 @pytest.fixture(scope="module")
-def crops(tmp_path_factory, small_synthetic):
-    tmp = tmp_path_factory.mktemp("toy")
-    root = small_synthetic
-    run = RunFolder(tmp / "run")
-    train = load_motschallenge(root / "train")[0]
-    target = load_motschallenge(root / "test")[0]
-    tc = ensure_crop_cache(run, "train", train, train.gt, size=(32, 16), progress=False)
-    gc = ensure_crop_cache(run, "target", target, target.gt, size=(32, 16), progress=False)
+def crops(small_crop_caches):
+    tc, gc = small_crop_caches
     return SequenceCrops("train", tc, tc.obj_ids.copy()), SequenceCrops("t", gc, np.zeros(len(gc)))
 
 
