@@ -4,6 +4,7 @@
 
     <run_dir>/
       detections/<seq>.txt           fused detections (TrackR-CNN txt, see remots.io.detections)
+      detections/<seq>.seeds.json    refine mode with kept ids: the input track id of each detection
       crops/<seq>.npy, .index.npy    uint8 crops (N, H, W, 3), memory-mapped; (frame, obj_id) index
       checkpoints/{intra,inter}.ckpt encoder checkpoints of the two training phases
       features/{untrained,intra,inter}/<seq>.npy  L2-normalised features, rows in detection order
@@ -30,6 +31,9 @@ class RunFolder:
 
     def detections(self, seq: str) -> Path:
         return self.root / "detections" / f"{seq}.txt"
+
+    def detection_seeds(self, seq: str) -> Path:
+        return self.root / "detections" / f"{seq}.seeds.json"
 
     def crops(self, seq: str) -> Path:
         return self.root / "crops" / f"{seq}.npy"

@@ -6,7 +6,9 @@ for MOTSChallenge, the dataset root for KITTI MOTS: ``Sequence.extra["seq_dir"]`
 
 - ``trackrcnn``: ``frame x1 y1 x2 y2 score class_id img_height img_width rle`` (TrackR-CNN /
   MOTS20 public detections, and what the detect stage itself writes);
-- ``mots``: MOTS txt (``frame obj_id class_id h w rle``), every mask with score 1;
+- ``mots``: MOTS txt (``frame obj_id class_id h w rle``), every mask with score 1; another
+  tracker's results in refine mode, its ids dropped or, with ``keep_ids``, kept as seeds of the
+  short tracklets (the detect stage writes them to ``detections/<seq>.seeds.json``);
 - ``coco``: COCO-results JSON, one file per sequence, ``image_id`` = frame number.
 
 Frame numbers in the files follow the sequence's ``frame_base``.
@@ -28,13 +30,18 @@ FORMATS = ("trackrcnn", "mots", "coco")
 class PrecomputedDetections(Detector):
     """Read a sequence's detections from ``path`` (a template) in ``format``."""
 
-    def __init__(self, *, path: str, format: str = "trackrcnn"):
+    def __init__(self, *, path: str, format: str = "trackrcnn", keep_ids: bool = False):
         if format not in FORMATS:
             raise ConfigError(
                 f"unknown precomputed detections format {format!r} (expected one of {FORMATS})"
             )
+        if keep_ids and format != "mots":
+            raise ConfigError(
+                f"detector.keep_ids=true needs format=mots (track ids), not {format!r}"
+            )
         self.path = str(path)
         self.format = format
+        self.keep_ids = bool(keep_ids)
 
     def file_of(self, seq: Video) -> Path:
         seq_dir = seq.extra.get("seq_dir")
@@ -57,5 +64,7 @@ class PrecomputedDetections(Detector):
         if self.format == "trackrcnn":
             return read_detections_txt(path, image_size=seq.image_size, **common)
         if self.format == "mots":
-            return read_mots_as_detections(path, image_size=seq.image_size, **common)
+            return read_mots_as_detections(
+                path, image_size=seq.image_size, keep_ids=self.keep_ids, **common
+            )
         return read_coco_results(path, image_size=seq.image_size, **common)

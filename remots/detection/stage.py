@@ -5,12 +5,16 @@ ensemble), fuse its raw detections (``cfg.detector.fusion``: score and class fil
 pixel exclusivity, minimum area; paper, section 2.1), renumber them and write
 ``<run_dir>/detections/<seq>.txt``. A sequence whose file exists is skipped unless
 ``detector.overwrite=true`` (files are written atomically, so an existing one is complete).
+A backend with ``keep_ids`` (refine mode, ``detector.keep_ids=true``) keeps the input's track id
+of every fused detection in ``<run_dir>/detections/<seq>.seeds.json``, written before the txt; the
+short stage then grows its tracklets from those seeds.
 """
 
 from __future__ import annotations
 
 import logging
 
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 from tqdm.auto import tqdm
@@ -18,8 +22,9 @@ from tqdm.auto import tqdm
 from remots.artifacts import RunFolder
 from remots.datasets import load_split
 from remots.detection.fusion import fuse_detections
-from remots.errors import ConfigError
-from remots.io.detections import renumber, write_detections_txt
+from remots.errors import ConfigError, RemotsError
+from remots.io.atomic import atomic_write_json
+from remots.io.detections import renumber_keeping_ids, write_detections_txt
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,12 @@ def build_detector(detector_cfg: DictConfig):
         node.pop(key, None)
     if "_target_" not in node:
         raise ConfigError("cfg.detector has no _target_ (choose one of conf/detector/*.yaml)")
-    return instantiate(node, _convert_="all")
+    try:
+        return instantiate(node, _convert_="all")
+    except InstantiationException as err:
+        if isinstance(err.__cause__, RemotsError):  # the backend's own message, not Hydra's
+            raise err.__cause__ from None
+        raise
 
 
 def fusion_kwargs(cfg: DictConfig) -> dict:
@@ -86,7 +96,13 @@ def run_detect(cfg: DictConfig) -> dict[str, int]:
         raw = detector(seq)
         fused = fuse_detections(raw, num_frames=seq.num_frames, desc=f"fuse {seq.name}", **fusion)
         path = run.detections(seq.name)
-        write_detections_txt(path, renumber(fused), frame_base=seq.frame_base)
+        detections, input_ids = renumber_keeping_ids(fused)
+        seeds = run.detection_seeds(seq.name)
+        if getattr(detector, "keep_ids", False):
+            atomic_write_json(seeds, {"sequence": seq.name, "seed_of_detection": input_ids})
+        else:
+            seeds.unlink(missing_ok=True)
+        write_detections_txt(path, detections, frame_base=seq.frame_base)
         log.info("%s: %d raw -> %d fused detections in %s", seq.name, len(raw), len(fused), path)
         written[seq.name] = len(fused)
     return written

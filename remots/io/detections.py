@@ -34,8 +34,14 @@ COCO_TO_MOTS = {1: PEDESTRIAN, 3: CAR}
 
 def renumber(detections: Iterable[Instance]) -> list[Instance]:
     """Order detections by (frame, -score) and give them running ``obj_id`` 0, 1, 2, ..."""
+    return renumber_keeping_ids(detections)[0]
+
+
+def renumber_keeping_ids(detections: Iterable[Instance]) -> tuple[list[Instance], list[int]]:
+    """``renumber``, and the ``obj_id`` each renumbered detection had before (in refine mode with
+    seeds, the other tracker's track id)."""
     ordered = sorted(detections, key=lambda d: (d.frame, -d.score, d.obj_id))
-    return [d.with_(obj_id=k) for k, d in enumerate(ordered)]
+    return [d.with_(obj_id=k) for k, d in enumerate(ordered)], [d.obj_id for d in ordered]
 
 
 def write_detections_txt(

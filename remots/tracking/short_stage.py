@@ -10,12 +10,17 @@ two-frame tracker, and write into the run folder
 - ``baseline/<seq>.txt``: the IoU-only baseline tracks;
 - ``plots/theta_short_<seq>.png``: the histogram of Fig. 4.
 
+In refine mode with kept ids (``detections/<seq>.seeds.json`` from the detect stage), the
+tracklets grow from the input's track ids instead (``tracker.seeds``: ``split`` cuts a seed where
+Eq. (1)-(2) forbid its link, ``keep`` keeps it whole).
+
 Config is read here only; the algorithms are ``remots.tracking.short_term`` and
 ``remots.tracking.thresholds``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -23,12 +28,13 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from remots.artifacts import RunFolder
-from remots.errors import InputError
+from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_write_json
 from remots.io.layouts import Sequence
 from remots.io.mots import CLASS_NAMES, Instance, group_by_frame, write_mots_txt
 from remots.tracking.short_term import (
     obj_id_of_tracklets,
+    track_from_seeds,
     track_short,
     tracklets_to_instances,
 )
@@ -90,6 +96,28 @@ def theta_short_per_class(
             )
             thetas[class_id] = fallback
     return thetas, sims_of
+
+
+SEED_POLICIES = ("split", "keep")
+
+
+def read_seeds(run: RunFolder, seq: Sequence, num_detections: int) -> np.ndarray | None:
+    """The input track id of each detection (refine mode with ``detector.keep_ids``), or None
+    when the detect stage wrote no seeds for ``seq``."""
+    path = run.detection_seeds(seq.name)
+    if not path.is_file():
+        return None
+    try:
+        seeds = np.asarray(json.loads(path.read_text())["seed_of_detection"], np.int64)
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"unreadable seeds ({err}); rerun the detect stage", path) from None
+    if seeds.shape != (num_detections,):
+        raise InputError(
+            f"{seeds.shape[0] if seeds.ndim else 0} seeds for {num_detections} detections of "
+            f"{seq.name}; rerun the detect stage",
+            path,
+        )
+    return seeds
 
 
 def _flow_settings(flow_cfg) -> tuple[str, dict]:
@@ -155,18 +183,34 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
             title=f"{seq.name}: intra-frame cosine similarity",
         )
 
-    tracklet_of_detection = track_short(
-        seq.iter_frames() if use_flow else None,
-        by_frame,
-        features,
-        flow_method=method,
-        theta_short=thetas,
-        use_appearance=bool(tracker.use_appearance),
-        use_flow=use_flow,
-        min_iou=float(tracker.get("min_iou", 0.0)),
-        flow_kwargs=flow_kwargs,
-        progress=progress,
-    )
+    common = {
+        "flow_method": method,
+        "theta_short": thetas,
+        "use_appearance": bool(tracker.use_appearance),
+        "use_flow": use_flow,
+        "min_iou": float(tracker.get("min_iou", 0.0)),
+        "flow_kwargs": flow_kwargs,
+        "progress": progress,
+    }
+    seeds = read_seeds(run, seq, len(detections))
+    seed_policy = str(tracker.get("seeds", "split"))
+    if seeds is None:
+        tracklet_of_detection = track_short(
+            seq.iter_frames() if use_flow else None, by_frame, features, **common
+        )
+    else:
+        if seed_policy not in SEED_POLICIES:
+            raise ConfigError(f"tracker.seeds={seed_policy!r}: expected one of {SEED_POLICIES}")
+        split = seed_policy == "split"
+        log.info("%s: short tracklets grown from the input's track ids (%s)", seq.name, seed_policy)
+        tracklet_of_detection = track_from_seeds(
+            seq.iter_frames() if use_flow and split else None,
+            by_frame,
+            features,
+            seeds,
+            split=split,
+            **common,
+        )
     tracklet_of_detection = np.concatenate(
         [tracklet_of_detection, np.full(len(detections) - len(tracklet_of_detection), -1)]
     ).astype(np.int64)
@@ -190,6 +234,7 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
             for c, s in sims_of.items()
         },
         "flow": {"method": method, **flow_kwargs},
+        "seeds": None if seeds is None else seed_policy,
         "use_appearance": bool(tracker.use_appearance),
         "min_iou": float(tracker.get("min_iou", 0.0)),
     }

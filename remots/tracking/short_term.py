@@ -7,6 +7,9 @@ distance exceeds ``1 - theta_short`` (Eq. 2). Linear assignment on ``W_short`` l
 infinite edge is never a link, and a current mask left unlinked starts a new tracklet. Purity
 matters more than length: the tracklets become pseudo labels for the encoder (section 2.4).
 
+Refine mode with seeds (``track_from_seeds``): another tracker's track ids are kept as the
+tracklets, and a seed is cut where Eq. (1)-(2) forbid its own frame-to-frame link.
+
 Ablations and baselines: ``use_flow=False`` compares the unwarped masks (plain IoU);
 ``use_appearance=False`` drops the features and weighs an edge by ``1 - IoU`` (the IoU tracker).
 Masks of different classes are never linked.
@@ -225,6 +228,105 @@ def track_short(
             else:
                 tracklet_of_detection[d.obj_id] = next_tracklet
                 next_tracklet += 1
+        prev, prev_frame = curr, curr_frame
+    return tracklet_of_detection
+
+
+def track_from_seeds(
+    frames_iter: Iterable[tuple[int, np.ndarray]] | None,
+    detections_by_frame: Sequence[Sequence[Instance]],
+    features: np.ndarray | None,
+    seed_of_detection: np.ndarray,
+    *,
+    split: bool = True,
+    flow_method: str | None = "dis",
+    theta_short: float | Mapping[int, float] | None = None,
+    use_appearance: bool = True,
+    use_flow: bool = True,
+    min_iou: float = 0.0,
+    flow_kwargs: Mapping | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Short tracklets grown from seeds: another tracker's track ids (refine mode, ``keep_ids``).
+
+    A detection continues the tracklet of the last detection with its seed. With ``split``, the
+    link between a seed's masks in adjacent frames t-1 and t is kept only where ``W_short``
+    (Eq. (1)-(2), ``short_term_cost``: flow-warped IoU > ``min_iou``, appearance similarity at
+    least ``theta_short``, same class) is finite; elsewhere the seed is cut and its detection
+    starts a new tracklet, so the pseudo labels stay pure. A link across a gap (the seed missing
+    in frame t-1) has no two-frame evidence and is kept. Seeds are per class, and a seed met twice
+    in one frame starts a new tracklet for the second mask (a tracklet has one mask per frame).
+
+    Args:
+        seed_of_detection: ``(N,)`` seed (input track) id of each detection, by ``obj_id``.
+        split: cut seeds where Eq. (1)-(2) forbid the link; False keeps every seed whole.
+        Other arguments: as ``track_short``.
+
+    Returns:
+        ``tracklet_of_detection`` as ``track_short`` returns it.
+    """
+    if flow_method in (None, "none") or not split:
+        use_flow = False
+    if use_flow and frames_iter is None:
+        raise ValueError("use_flow needs frames_iter")
+    seed_of_detection = np.asarray(seed_of_detection, np.int64)
+    all_ids = [d.obj_id for frame in detections_by_frame for d in frame]
+    n = max(all_ids, default=-1) + 1
+    if len(seed_of_detection) < n:
+        raise ValueError(f"{len(seed_of_detection)} seeds for {n} detections")
+    if split and use_appearance and (features is None or len(features) < n):
+        raise ValueError(
+            f"use_appearance needs a feature row per detection ({n}), got "
+            f"{None if features is None else len(features)}"
+        )
+    tracklet_of_detection = np.full(n, -1, np.int64)
+    tracklet_of_seed: dict[tuple[int, int], int] = {}  # (class, seed) -> its current tracklet
+    next_tracklet = 0
+    frames = iter(frames_iter) if use_flow else None
+    prev_frame = None
+    prev: Sequence[Instance] = []
+    for t, curr in enumerate(
+        tqdm(detections_by_frame, desc="seeded tracklets", unit="frame", disable=not progress)
+    ):
+        curr_frame = None
+        if frames is not None:
+            t_read, curr_frame = next(frames)
+            if t_read != t:
+                raise ValueError(f"frames_iter yielded frame {t_read} where {t} was expected")
+        cut: set[int] = set()  # positions j in curr whose seed link to t-1 is forbidden
+        if split and prev and curr:
+            prev_rles = [d.rle for d in prev]
+            if use_flow:
+                flow = compute_flow(
+                    curr_frame, prev_frame, method=flow_method, **dict(flow_kwargs or {})
+                )
+                prev_rles = warp_masks(prev_rles, flow)
+            w_short = short_term_cost(
+                prev_rles,
+                [d.rle for d in curr],
+                features[[d.obj_id for d in prev]] if use_appearance else None,
+                features[[d.obj_id for d in curr]] if use_appearance else None,
+                theta_short=theta_short,
+                class_prev=[d.class_id for d in prev],
+                class_curr=[d.class_id for d in curr],
+                use_appearance=use_appearance,
+                min_iou=min_iou,
+            )
+            row_of_seed = {
+                (d.class_id, int(seed_of_detection[d.obj_id])): i for i, d in enumerate(prev)
+            }
+            for j, d in enumerate(curr):
+                i = row_of_seed.get((d.class_id, int(seed_of_detection[d.obj_id])))
+                if i is not None and not np.isfinite(w_short[i, j]):
+                    cut.add(j)
+        seen: set[tuple[int, int]] = set()
+        for j, d in enumerate(curr):
+            key = (d.class_id, int(seed_of_detection[d.obj_id]))
+            if j in cut or key in seen or key not in tracklet_of_seed:
+                tracklet_of_seed[key] = next_tracklet
+                next_tracklet += 1
+            seen.add(key)
+            tracklet_of_detection[d.obj_id] = tracklet_of_seed[key]
         prev, prev_frame = curr, curr_frame
     return tracklet_of_detection
 

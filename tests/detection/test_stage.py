@@ -3,6 +3,7 @@ precomputed files fused), resume / overwrite, and the torchvision backend on rea
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from hydra import compose, initialize_config_dir
 from remots import masks
 from remots.artifacts import RunFolder
 from remots.detection.stage import run_detect
+from remots.errors import ConfigError
 from remots.io.detections import read_detections_txt, write_detections_txt
 from remots.io.layouts import write_seqinfo
-from remots.io.mots import Instance
+from remots.io.mots import Instance, write_mots_txt
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -149,7 +151,6 @@ def test_torchvision_stage_on_real_frames(shared_data, tmp_path):
 
 def test_config_errors_name_the_key(tmp_path):
     from remots.detection.stage import build_detector, fusion_kwargs
-    from remots.errors import ConfigError
 
     cfg = compose_track(["detector=detectron2"])
     with pytest.raises(ConfigError, match=r"^detector.weights must be set"):
@@ -163,3 +164,36 @@ def test_config_errors_name_the_key(tmp_path):
     # classes default to the dataset's
     cfg = compose_track(["detector.fusion.classes=null", "data=kitti_mots"])
     assert fusion_kwargs(cfg)["classes"] == [1, 2]
+
+
+def test_refine_with_kept_ids_writes_each_detections_input_track_id(tmp_path):
+    """detector=refine keep_ids=true: another tracker's results become the detections, and the
+    input track id of every fused detection is written beside them (renumbered order: frame, then
+    the input's order); keep_ids=false on overwrite removes the stale seeds."""
+    seq_dir = tmp_path / "data" / "test" / "S1"
+    write_seqinfo(seq_dir, name="S1", num_frames=3, width=60, height=40)
+    results = [
+        Instance(0, 2007, 2, masks.encode(box((0, 20), (0, 10)))[0]),
+        Instance(0, 2003, 2, masks.encode(box((0, 20), (30, 40)))[0]),
+        Instance(2, 2003, 2, masks.encode(box((0, 20), (32, 42)))[0]),
+        Instance(2, 1001, 1, masks.encode(box((30, 40), (40, 60)))[0]),  # a car: not tracked
+    ]
+    write_mots_txt(tmp_path / "other" / "S1.txt", results, frame_base=1)
+    overrides = [
+        "data=motschallenge",
+        f"data.root={tmp_path / 'data'}",
+        f"paths.run_dir={tmp_path / 'run'}",
+        "detector=refine",
+        f"detector.path='{tmp_path / 'other'}/{{seq}}.txt'",
+        "detector.keep_ids=true",
+    ]
+    assert run_detect(compose_track(overrides)) == {"S1": 3}
+    run = RunFolder(tmp_path / "run")
+    seeds = json.loads(run.detection_seeds("S1").read_text())
+    assert seeds["seed_of_detection"] == [2003, 2007, 2003]
+    dets = read_detections_txt(run.detections("S1"), frame_base=1, num_frames=3)
+    assert [masks.bbox([d.rle])[0][0] for d in dets] == [30, 0, 32]
+    run_detect(compose_track([*overrides, "detector.keep_ids=false", "detector.overwrite=true"]))
+    assert not run.detection_seeds("S1").exists()
+    with pytest.raises(ConfigError, match="keep_ids=true needs format=mots"):
+        run_detect(compose_track([*overrides, "detector.format=coco", "detector.overwrite=true"]))

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from remots import masks
+from remots.errors import InputError
 from remots.io.mots import CAR, PEDESTRIAN, Instance, group_by_frame, read_mots_txt
 from remots.tracking.short_term import (
     associate,
     short_term_cost,
+    track_from_seeds,
     track_short,
     tracklets_to_instances,
 )
@@ -422,3 +424,65 @@ def test_a_gate_no_link_can_pass_falls_back_with_a_warning(caplog):
     thetas, sims = theta_short_per_class(features, dets, num_std=3.0)
     assert thetas[2] == pytest.approx(sims[2].mean() + 3 * sims[2].std())
     assert thetas[2] < 0.2
+
+
+# ------------------------------------------------------------------------- refine mode, seeds
+
+
+def test_seeds_are_cut_where_eq1_or_eq2_forbid_the_link_and_kept_across_gaps():
+    """Another tracker's ids as seeds, 4 frames, no flow: A (seed 5) stays put; B (seed 6) is
+    missed in frame 1 and comes back (a gap: kept); in frame 2 the input tracker gives seed 5 to a
+    mask far from A's (IoU 0: Eq. 1 cuts); in frame 3 seed 6 lies on B's mask but looks like
+    another object (cos 0: Eq. 2 cuts); a seed met twice in a frame splits."""
+    shape = (40, 80)
+    a = _box(shape, (0, 20), (0, 10))
+    b = _box(shape, (0, 20), (40, 50))
+    far = _box(shape, (20, 40), (60, 80))
+    dets = _dets([[a, b], [a], [far, b], [a, b, a]])
+    #              0  1   2    3    4    5  6  7
+    seeds = np.array([5, 6, 5, 5, 6, 5, 6, 5])
+    features = np.array([[1, 0], [0, 1], [1, 0], [1, 0], [0, 1], [1, 0], [1, 0], [1, 0]], float)
+    by_frame = group_by_frame(dets, 4)
+    common = {"use_flow": False, "theta_short": 0.5}
+    got = track_from_seeds(None, by_frame, features, seeds, **common)
+    # 0: A, 1: B, 2: A, 3: "far" cut from seed 5, 4: B after its gap, 5: seed 5 again (IoU 0
+    # with "far": cut), 6: seed 6 on B but with A's look (cut), 7: seed 5 twice in frame 3
+    assert got.tolist() == [0, 1, 0, 2, 1, 3, 4, 5]
+    kept = track_from_seeds(None, by_frame, features, seeds, split=False, **common)
+    assert kept.tolist() == [0, 1, 0, 0, 1, 0, 1, 2]
+    # IoU only (no appearance): frame 3's seed-6 link is allowed again
+    iou_only = track_from_seeds(None, by_frame, None, seeds, use_appearance=False, use_flow=False)
+    assert iou_only.tolist() == [0, 1, 0, 2, 1, 3, 1, 4]
+
+
+def test_stage_grows_tracklets_from_the_detect_stages_seeds(tmp_path, mock_embedding):
+    """The short stage reads detections/<seq>.seeds.json: the input tracker swapped the two
+    objects' ids in frame 2; ``split`` cuts both seeds there (warped IoU 0), ``keep`` does not."""
+    from remots.artifacts import RunFolder
+    from remots.io.atomic import atomic_write_json
+    from remots.io.detections import write_detections_txt
+    from remots.tracking.short_stage import run_short
+
+    frames, object_masks = _panning_camera(
+        [(150, 120, 22, (0, 0)), (200, 80, 60, (0, 0))], pan_step=(-26, -3), num_frames=4
+    )
+    dets = []
+    for t, (fast, slow) in enumerate(object_masks):
+        dets.append(Instance(t, len(dets), PEDESTRIAN, masks.encode(fast)[0], 0.91))
+        dets.append(Instance(t, len(dets), PEDESTRIAN, masks.encode(slow)[0], 0.92))
+    _write_sequence(tmp_path / "data", "seqA", frames, dets)
+    run = RunFolder(tmp_path / "run")
+    write_detections_txt(run.detections("seqA"), dets, frame_base=1)
+    atomic_write_json(run.detection_seeds("seqA"), {"seed_of_detection": [1, 2, 1, 2, 2, 1, 2, 1]})
+    run_short(_stage_cfg(tmp_path, theta_short=None, theta_short_fallback=None))
+    meta = json.loads(run.short_meta("seqA").read_text())
+    assert meta["seeds"] == "split"
+    assert meta["tracklet_of_detection"] == [0, 1, 0, 1, 2, 3, 2, 3]
+    run_short(_stage_cfg(tmp_path, seeds="keep", overwrite=True))
+    meta = json.loads(run.short_meta("seqA").read_text())
+    assert meta["seeds"] == "keep"
+    assert meta["tracklet_of_detection"] == [0, 1, 0, 1, 1, 0, 1, 0]
+
+    atomic_write_json(run.detection_seeds("seqA"), {"seed_of_detection": [1, 2]})
+    with pytest.raises(InputError, match=r"seqA\.seeds\.json: 2 seeds for 8 detections"):
+        run_short(_stage_cfg(tmp_path, overwrite=True))
