@@ -147,7 +147,9 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
     features = None
     thetas: dict[int, float | None] = {}
     sims_of: dict[int, np.ndarray] = {}
-    if tracker.use_appearance:
+    use_appearance = bool(tracker.use_appearance)
+    # Fig. 4 is estimated and plotted even where Eq. (2) is off: it shows why it is off
+    if use_appearance or bool(tracker.get("estimate_theta_short", True)):
         features = np.asarray(
             ensure_features(cfg, run, tracker.get("features_phase", "intra"), seq, detections)
         )
@@ -170,11 +172,12 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
         )
         for class_id, theta in thetas.items():
             log.info(
-                "%s: theta_short[%s] = %s (%d intra-frame pairs)",
+                "%s: theta_short[%s] = %s (%d intra-frame pairs)%s",
                 seq.name,
                 CLASS_NAMES.get(class_id, class_id),
                 theta,
                 len(sims_of[class_id]),
+                "" if use_appearance else ", not used (tracker.use_appearance=false)",
             )
         plot_theta_short(
             {CLASS_NAMES.get(c, str(c)): s for c, s in sims_of.items()},
@@ -185,8 +188,8 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
 
     common = {
         "flow_method": method,
-        "theta_short": thetas,
-        "use_appearance": bool(tracker.use_appearance),
+        "theta_short": thetas if use_appearance else None,
+        "use_appearance": use_appearance,
         "use_flow": use_flow,
         "min_iou": float(tracker.get("min_iou", 0.0)),
         "flow_kwargs": flow_kwargs,
@@ -235,7 +238,7 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
         },
         "flow": {"method": method, **flow_kwargs},
         "seeds": None if seeds is None else seed_policy,
-        "use_appearance": bool(tracker.use_appearance),
+        "use_appearance": use_appearance,
         "min_iou": float(tracker.get("min_iou", 0.0)),
     }
     atomic_write_json(run.short_meta(seq.name), meta)
