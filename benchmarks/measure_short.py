@@ -19,7 +19,12 @@ Data sources (``--root`` wins; else the first that works):
 Appearance features (no trained encoder is needed to measure the tracker):
   ``hist``     HSV colour histogram of each mask's pixels, centred on the sequence mean;
   ``oracle``   GT identity one-hot + Gaussian noise (``--oracle-noise``): a stand-in for a trained
-               re-ID encoder of known quality, to isolate the tracker from the encoder.
+               re-ID encoder of known quality, to isolate the tracker from the encoder;
+  ``run``      the real encoder's features of a run folder (``--run DIR --phase intra``):
+               ``DIR/features/<phase>/<seq>.npy`` for the detections ``DIR/detections/<seq>.txt``
+               (``--root`` is then the GT folder of those sequences). The script also prints how
+               stable the features are: cosine similarity of one GT identity in adjacent frames
+               against that of different objects in one frame (what theta_short is estimated on).
 
 Metrics: purity = share of tracklets whose matched detections (IoU > 0.5 with a GT mask of the
 frame) all hold one GT identity; fragmentation = mean number of tracklets a GT identity is split
@@ -71,6 +76,7 @@ VARIANTS = {  # name: (flow method, compute_flow keywords, use_appearance)
     "dis (0.5) + app": ("dis", DIS_HALF, True),
     "farneback (0.5) + app": ("farneback", FARNEBACK_HALF, True),
     "no flow + app": (None, {}, True),
+    "dis (0.5) + app, no gate": ("dis", DIS_HALF, "no gate"),
     "dis (0.5), IoU only": ("dis", DIS_HALF, False),
     "IoU only (baseline)": (None, {}, False),
 }
@@ -181,6 +187,32 @@ def oracle_features(gt_id: np.ndarray, noise: float, rng) -> np.ndarray:
     return feats + rng.normal(0.0, noise / np.sqrt(feats.shape[1]), feats.shape)
 
 
+def print_stability(prepared) -> None:
+    """Cosine similarity of one GT identity in adjacent frames (the links Eq. (2) must let
+    through) against different objects of one frame (what theta_short is estimated on)."""
+    same, different = [], []
+    for _, dets, gt_id, feats, _ in prepared:
+        f = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+        frame = np.array([d.frame for d in dets])
+        keep = np.flatnonzero(gt_id[[d.obj_id for d in dets]] >= 0)
+        rows = np.array([dets[k].obj_id for k in keep])
+        sim = f[rows] @ f[rows].T
+        ids, fr = gt_id[rows], frame[keep]
+        same.append(sim[(ids[:, None] == ids[None, :]) & (fr[None, :] == fr[:, None] + 1)])
+        upper = np.triu(np.ones_like(sim, bool), 1)
+        different.append(sim[(ids[:, None] != ids[None, :]) & (fr[:, None] == fr[None, :]) & upper])
+    same, different = np.concatenate(same), np.concatenate(different)
+    if len(same) and len(different):
+        print(
+            f"\nfeature stability: same identity, adjacent frames: mean {same.mean():.3f}, "
+            f"5th percentile {np.percentile(same, 5):.3f} ({len(same)} pairs); different objects, "
+            f"one frame: mean {different.mean():.3f}, std {different.std():.3f}, mean + 3 std "
+            f"{different.mean() + 3 * different.std():.3f} ({len(different)} pairs); share of "
+            f"same-identity links under mean + 3 std: "
+            f"{np.mean(same < different.mean() + 3 * different.std()):.1%}"
+        )
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -243,7 +275,9 @@ def main(argv=None) -> None:
     parser.add_argument("--kitti-render", type=Path)
     parser.add_argument("--kitti-sequences", nargs="*", default=["0011", "0015", "0017", "0019"])
     parser.add_argument("--max-frames", type=int, default=150)
-    parser.add_argument("--features", choices=["hist", "oracle"], default="hist")
+    parser.add_argument("--features", choices=["hist", "oracle", "run"], default="hist")
+    parser.add_argument("--run", type=Path, help="run folder of --features run")
+    parser.add_argument("--phase", default="intra", help="encoder phase of --features run")
     parser.add_argument("--oracle-noise", type=float, default=0.35)
     parser.add_argument("--drop", type=float, default=0.1, help="share of GT masks dropped")
     parser.add_argument("--theta-short", type=float, default=None, help="override the estimate")
@@ -268,13 +302,25 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(args.seed)
     prepared = []
     for seq in sequences:
-        dets = detections_of(seq, drop=args.drop, seed=args.seed)
-        gt_id = match_to_gt(seq, dets)
-        feats = (
-            hist_features(seq, dets)
-            if args.features == "hist"
-            else oracle_features(gt_id, args.oracle_noise, rng)
-        )
+        if args.features == "run":
+            if args.run is None:
+                parser.error("--features run needs --run DIR")
+            dets = read_detections_txt(
+                args.run / "detections" / f"{seq.name}.txt",
+                frame_base=seq.frame_base,
+                num_frames=seq.num_frames,
+                image_size=seq.image_size,
+            )
+            feats = np.load(args.run / "features" / args.phase / f"{seq.name}.npy")
+            gt_id = match_to_gt(seq, dets)
+        else:
+            dets = detections_of(seq, drop=args.drop, seed=args.seed)
+            gt_id = match_to_gt(seq, dets)
+            feats = (
+                hist_features(seq, dets)
+                if args.features == "hist"
+                else oracle_features(gt_id, args.oracle_noise, rng)
+            )
         theta = {}
         for c in sorted({d.class_id for d in dets}):
             rows = [d.obj_id for d in dets if d.class_id == c]
@@ -294,9 +340,11 @@ def main(argv=None) -> None:
         )
         prepared.append((seq, dets, gt_id, feats, theta))
 
+    print_stability(prepared)
     rows = []
     for name in args.variants:
         method, flow_kwargs, use_appearance = VARIANTS[name]
+        no_gate = use_appearance == "no gate"
         purities, frags, ntr, seconds, frames = [], [], 0, 0.0, 0
         per_class: dict[int, list[tuple[dict, dict]]] = {}
         quiet = {"PRINT_CONFIG": False}
@@ -308,8 +356,8 @@ def main(argv=None) -> None:
                 group_by_frame(dets, seq.num_frames),
                 feats,
                 flow_method=method,
-                theta_short=theta,
-                use_appearance=use_appearance,
+                theta_short=None if no_gate else theta,
+                use_appearance=bool(use_appearance),
                 use_flow=method is not None,
                 flow_kwargs=flow_kwargs,
             )

@@ -85,13 +85,15 @@ def test_chain_writes_every_artifact_and_the_table(uninterrupted):
     assert "ReMOTS (merged)" in uninterrupted["log"]
 
 
-def test_merging_raises_idf1_over_the_short_tracklets(uninterrupted):
+def test_remots_beats_the_short_tracklets_and_the_iou_only_baseline(uninterrupted):
     rows = {
         r["variant"]: r
         for r in json.loads((uninterrupted["run_dir"] / "summary.json").read_text())["rows"]
     }
-    assert rows["ReMOTS (merged)"]["IDF1"] > rows["short tracklets"]["IDF1"]
-    assert rows["ReMOTS (merged)"]["IDSW"] < rows["short tracklets"]["IDSW"]
+    merged, short = rows["ReMOTS (merged)"], rows["short tracklets"]
+    assert merged["IDF1"] > short["IDF1"]
+    assert merged["IDF1"] > rows["IoU-only baseline"]["IDF1"]
+    assert merged["IDSW"] < short["IDSW"]
 
 
 def test_rerun_skips_every_stage_and_changes_nothing(uninterrupted, tmp_path):
