@@ -183,7 +183,8 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
             {CLASS_NAMES.get(c, str(c)): s for c, s in sims_of.items()},
             {CLASS_NAMES.get(c, str(c)): thetas[c] for c in sims_of},
             run.plots() / f"theta_short_{seq.name}.png",
-            title=f"{seq.name}: intra-frame cosine similarity",
+            title=f"{seq.name}: intra-frame cosine similarity"
+            + ("" if use_appearance else "\n(theta_short not used: links by flow-warped IoU)"),
         )
 
     common = {
