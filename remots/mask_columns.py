@@ -1,0 +1,407 @@
+"""Masks as one-column pieces: exact pixel intersections of many pairs of RLE masks at once.
+
+pycocotools computes mask IoUs one call per frame: each call decodes the RLE strings again,
+walks them for bounding boxes, then walks the runs of every pair whose boxes overlap. Here the
+strings of a whole file or sequence are decoded once, in numpy (the decoding that checks them),
+each mask's foreground is cut into pieces that lie within one image column (COCO RLEs run down
+the columns, top to bottom, left to right), and the intersection of two masks is summed column
+by column over the columns both span, for all pairs of a sequence in a few array operations.
+
+The counts are exact integers, so ``intersection / (area_a + area_b - intersection)`` is the
+double pycocotools' ``rleIou`` returns, bit for bit, and ``intersection / area_a`` its
+``iscrowd`` intersection over area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_MAX_RLE_CHARS_PER_COUNT = 7  # as remots.masks: 35 bits, more than any image of < 2**32 pixels
+
+
+def rle_chars(counts: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+    """N RLE strings as one array of their characters (uint8) and ``(N,)`` their lengths;
+    None if one is not ASCII."""
+    lengths = np.fromiter(map(len, counts), np.int64, count=len(counts))
+    try:
+        if counts and isinstance(counts[0], bytes):
+            chars = b"".join(counts)
+        else:
+            chars = "".join(counts).encode("ascii", errors="strict")
+    except (UnicodeError, TypeError):
+        return None
+    return np.frombuffer(chars, np.uint8), lengths
+
+
+def decode_rle_chunk(
+    chars: np.ndarray, lengths: np.ndarray, pixels: np.ndarray | int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run lengths of N compressed RLE strings (``rle_chars``), or None if any is invalid.
+
+    Decodes as pycocotools' ``rleFrString`` does and accepts exactly what ``remots.masks.
+    rle_counts`` + ``rle_from_string`` accept: characters of the 6-bit alphabet, no number left
+    unfinished, at most 7 characters a number, non-negative runs summing to the mask's
+    ``pixels`` (a scalar, or ``(N,)``). Meant for a few hundred strings at a time.
+
+    Returns ``(runs, num_runs)``: every string's runs, concatenated (int64), and ``(N,)`` how
+    many each has.
+    """
+    if len(lengths) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if not lengths.all():
+        return None
+    raw = chars
+    c = raw - np.uint8(48)
+    if c.max() > 63:
+        return None  # outside the 6-bit alphabet '0'..'o' (below '0' wraps above 63)
+    last = c < 32  # the last character of a number (no continuation bit 0x20)
+    string_ends = np.cumsum(lengths) - 1
+    if not last[string_ends].all():
+        return None  # truncated: the last number would run into the next string
+    ends = np.flatnonzero(last)
+    # A number's characters carry 5 bits each, least significant first; bit 0x10 of its last
+    # character is the sign. Most numbers are one character: its 5 bits, sign-extended.
+    top = c[ends].view(np.int8)
+    x = (top - ((top & 16) << 1)).astype(np.int64)
+    # a number is longer if the character before its last continues it (for the first number,
+    # index -1 is the chunk's last character, which ends a number)
+    long = np.flatnonzero(~last[ends - 1])
+    if len(long):
+        prev_end = np.where(long > 0, ends[long - 1], -1)
+        lengths = ends[long] - prev_end
+        max_len = int(lengths.max())
+        if max_len > _MAX_RLE_CHARS_PER_COUNT:
+            return None
+        first_char = prev_end + 1
+        value = (c[first_char] & np.uint8(0x1F)).astype(np.int64)
+        for i in range(1, max_len):
+            sel = np.flatnonzero(lengths > i)
+            value[sel] |= (c[first_char[sel] + i] & np.uint8(0x1F)).astype(np.int64) << (5 * i)
+        negative = np.flatnonzero(top[long] & 16)
+        value[negative] -= np.int64(1) << (5 * lengths[negative])
+        x[long] = value
+    # rleFrString: for j > 2, cnts[j] = x[j] + cnts[j - 2] (j: the run's position in its
+    # string). Over the whole chunk, C[i] = x[i] + C[i - 2] is two cumulative sums, one over the
+    # even and one over the odd indices; within a string starting at f, cnts[i] = C[i] - C[f - 1]
+    # for odd j, C[i] - C[f] for even j >= 2, and x[f] for j = 0.
+    cum_runs = np.searchsorted(ends, string_ends, side="right")
+    num_runs = np.diff(cum_runs, prepend=0)
+    first = cum_runs - num_runs
+    c_even, c_odd = np.cumsum(x[0::2]), np.cumsum(x[1::2])
+    pad_even, pad_odd = np.append(c_even, 0), np.append(c_odd, 0)  # gathers stay in range
+    first_even = first % 2 == 0
+    half = first // 2
+    c_at_first = np.where(first_even, pad_even[half], pad_odd[half])
+    before = np.maximum(first - 1, 0)
+    c_before = np.where(before % 2 == 0, pad_even[before // 2], pad_odd[before // 2])
+    c_before[first == 0] = 0
+    base_even = np.where(first_even, c_at_first, c_before)  # for runs at even indices i
+    base_odd = np.where(first_even, c_before, c_at_first)
+    evens = (first + num_runs + 1) // 2 - (first + 1) // 2  # even indices in [f, f + m)
+    cnts = np.empty_like(x)
+    cnts[0::2] = c_even - np.repeat(base_even, evens)
+    cnts[1::2] = c_odd - np.repeat(base_odd, num_runs - evens)
+    cnts[first] = x[first]
+    if (cnts < 0).any():
+        return None
+    if not (np.add.reduceat(cnts, first) == pixels).all():
+        return None
+    return cnts, num_runs
+
+
+@dataclass(frozen=True, eq=False)
+class MaskColumns:
+    """N masks of one ``height x width`` image, each cut into one-column pieces.
+
+    area: ``(N,)`` int64 pixel counts.
+    col_lo, col_hi: ``(N,)`` the first and the last column holding foreground
+        (``col_hi = col_lo - 1`` for an empty mask).
+    row_lo, row_hi: ``(N,)`` the first row holding foreground and one past the last.
+    slot_base: ``(N,)`` where the mask's columns ``col_lo..col_hi`` start in the slot arrays.
+    slot_top, slot_bottom: ``(S,)`` int32, one slot per column of each mask's column range:
+        the rows ``[top, bottom)`` of the column's one piece, ``0, 0`` for a column without
+        foreground, and for a column of several pieces ``-1 - first, -count``: where they are
+        in ``piece_top``, ``piece_bottom`` (int32, the rows of those pieces only).
+    empty_runs: whether a mask has an empty run after its first. Such strings are valid, but
+        pycocotools' IoU stops counting where two masks both reach an empty run at one pixel
+        (its walk over the runs ends there), so IoUs differ from pycocotools' only for pairs of
+        masks that both have them.
+    """
+
+    height: int
+    width: int
+    area: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    slot_base: np.ndarray
+    slot_top: np.ndarray
+    slot_bottom: np.ndarray
+    piece_top: np.ndarray
+    piece_bottom: np.ndarray
+    empty_runs: bool = False
+
+    def __len__(self) -> int:
+        return len(self.area)
+
+    @classmethod
+    def decode(cls, counts: Sequence[bytes | str], height: int, width: int) -> MaskColumns | None:
+        """The masks of compressed RLE strings of one image size; None if a string is invalid
+        (see ``decode_rle_chunk``)."""
+        joined = rle_chars(counts)
+        return None if joined is None else cls.from_chars(*joined, height, width)
+
+    @classmethod
+    def from_chars(
+        cls, chars: np.ndarray, lengths: np.ndarray, height: int, width: int, *, chunk: int = 256
+    ) -> MaskColumns | None:
+        """``decode`` of strings given as ``rle_chars``. Strings go ``chunk`` at a time, so
+        the temporary arrays stay in cache."""
+        parts = []
+        num_slots = num_pieces = 0
+        empty_runs = False
+        ends = np.cumsum(lengths)
+        for lo in range(0, len(lengths), chunk):
+            hi = min(lo + chunk, len(lengths))
+            start = ends[lo - 1] if lo else 0
+            decoded = decode_rle_chunk(chars[start : ends[hi - 1]], lengths[lo:hi], height * width)
+            if decoded is None:
+                return None
+            runs, num_runs = decoded
+            first = np.cumsum(num_runs) - num_runs
+            empty_runs = empty_runs or np.count_nonzero(runs == 0) > np.count_nonzero(
+                runs[first] == 0
+            )
+            part = _chunk_columns(runs, num_runs, height, width, num_slots, num_pieces)
+            num_slots += len(part["slot_top"])
+            num_pieces += len(part["piece_top"])
+            parts.append(part)
+        fields = {
+            name: np.concatenate([part[name] for part in parts])
+            if parts
+            else np.zeros(
+                0, np.int32 if name.startswith(("slot_t", "slot_bo", "piece")) else np.int64
+            )
+            for name in _FIELDS
+        }
+        return cls(height=height, width=width, **fields, empty_runs=bool(empty_runs))
+
+    def take(self, index: np.ndarray) -> MaskColumns:
+        """The masks ``index`` (any order, repeats allowed), sharing this one's columns."""
+        index = np.asarray(index, np.int64)
+        per_mask = {name: getattr(self, name)[index] for name in _PER_MASK}
+        shared = {name: getattr(self, name) for name in _FIELDS if name not in _PER_MASK}
+        return MaskColumns(
+            height=self.height,
+            width=self.width,
+            **per_mask,
+            **shared,
+            empty_runs=self.empty_runs,
+        )
+
+
+_PER_MASK = ("area", "col_lo", "col_hi", "row_lo", "row_hi", "slot_base")
+_FIELDS = (*_PER_MASK, "slot_top", "slot_bottom", "piece_top", "piece_bottom")
+
+
+def _chunk_columns(runs, num_runs, height, width, slots_before, pieces_before) -> dict:
+    """``MaskColumns`` fields of N masks from their decoded runs (all masks' runs
+    concatenated, ``num_runs`` each, the first run background, columns top to bottom), their
+    slots and pieces numbered after ``slots_before`` and ``pieces_before``."""
+    n = len(num_runs)
+    first = np.cumsum(num_runs) - num_runs
+    # run ends over the chunk: mask k covers pixels k*h*w ... (k+1)*h*w - 1, so its column c is
+    # column k * width + c of the chunk
+    ends = np.cumsum(runs)
+    num_fg = num_runs // 2  # the foreground runs: a mask's 2nd, 4th, ... run
+    fg_offset = np.cumsum(num_fg) - num_fg
+    index = np.repeat(first + 1 - 2 * fg_offset, num_fg) + 2 * np.arange(int(num_fg.sum()))
+    length = runs[index]
+    start = ends[index] - length
+    num_pieces = num_fg
+    if not length.all():  # empty runs hold no pixel
+        keep = length > 0
+        start, length = start[keep], length[keep]
+        num_pieces = np.bincount(np.repeat(np.arange(n), num_fg)[keep], minlength=n)
+    col, top = np.divmod(start, height)
+    bottom = top + length
+    if (bottom > height).any():  # runs past the bottom row go on in the next column
+        col, top, bottom, num_pieces = _split_at_columns(col, top, bottom, num_pieces, height)
+    piece_first = np.cumsum(num_pieces) - num_pieces
+    nonempty = np.flatnonzero(num_pieces)
+    at = piece_first[nonempty]
+    col_lo_chunk = np.zeros(n, np.int64)  # columns of the chunk
+    col_lo_chunk[nonempty] = col[at]
+    col_lo = col_lo_chunk - np.arange(n) * width
+    col_hi = col_lo - 1
+    col_hi[nonempty] = col[at + num_pieces[nonempty] - 1] - nonempty * width
+    row_lo = np.zeros(n, np.int64)
+    row_hi = np.zeros(n, np.int64)
+    area = np.zeros(n, np.int64)
+    if len(nonempty):
+        row_lo[nonempty] = np.minimum.reduceat(top, at)
+        row_hi[nonempty] = np.maximum.reduceat(bottom, at)
+        area[nonempty] = np.add.reduceat(bottom - top, at)
+    span = col_hi - col_lo + 1
+    slot_base = np.cumsum(span) - span
+    slot = np.repeat(slot_base - col_lo_chunk, num_pieces) + col
+    slot_top = np.zeros(int(span.sum()), np.int32)
+    slot_bottom = np.zeros(len(slot_top), np.int32)
+    slot_top[slot] = top
+    slot_bottom[slot] = bottom
+    repeated = np.flatnonzero(slot[1:] == slot[:-1])
+    if len(repeated):  # columns of several pieces: keep those pieces, point the slot at them
+        several = np.zeros(len(slot), bool)
+        several[repeated] = several[repeated + 1] = True
+        kept = np.flatnonzero(several)
+        kept_slot = slot[kept]
+        starts = np.flatnonzero(np.diff(kept_slot, prepend=-1))
+        counts = np.diff(starts, append=len(kept))
+        slot_top[kept_slot[starts]] = -1 - (starts + pieces_before)
+        slot_bottom[kept_slot[starts]] = -counts
+        piece_top, piece_bottom = top[kept], bottom[kept]
+    else:
+        piece_top = piece_bottom = np.zeros(0, np.int32)
+    return {
+        "area": area,
+        "col_lo": col_lo,
+        "col_hi": col_hi,
+        "row_lo": row_lo,
+        "row_hi": row_hi,
+        "slot_base": slot_base + slots_before,
+        "slot_top": slot_top,
+        "slot_bottom": slot_bottom,
+        "piece_top": piece_top.astype(np.int32),
+        "piece_bottom": piece_bottom.astype(np.int32),
+    }
+
+
+def _split_at_columns(col, top, bottom, num_pieces, height):
+    """Cut pieces running past the bottom row into one piece per column."""
+    num = (bottom - 1) // height + 1
+    at = np.repeat(np.arange(len(col)), num)
+    k = np.arange(len(at)) - np.repeat(np.cumsum(num) - num, num)
+    new_top = np.where(k == 0, top[at], 0)
+    new_bottom = np.minimum(bottom[at] - k * height, height)
+    mask = np.repeat(np.arange(len(num_pieces)), num_pieces)[at]
+    return col[at] + k, new_top, new_bottom, np.bincount(mask, minlength=len(num_pieces))
+
+
+def intersections(a: MaskColumns, ia: np.ndarray, b: MaskColumns, ib: np.ndarray) -> np.ndarray:
+    """Pixels shared by masks ``a[ia[k]]`` and ``b[ib[k]]``: ``(K,)`` int64.
+
+    Pairs whose boxes do not overlap share nothing; for the others, the pieces of the two masks
+    in each column both span are intersected, one column at a time for columns of one piece
+    each (almost all), piece by piece for the rest.
+    """
+    ia = np.asarray(ia, np.int64)
+    ib = np.asarray(ib, np.int64)
+    out = np.zeros(len(ia), np.int64)
+    lo = np.maximum(a.col_lo[ia], b.col_lo[ib])
+    hi = np.minimum(a.col_hi[ia], b.col_hi[ib])
+    overlap = (lo <= hi) & (
+        np.maximum(a.row_lo[ia], b.row_lo[ib]) < np.minimum(a.row_hi[ia], b.row_hi[ib])
+    )
+    pairs = np.flatnonzero(overlap)
+    if len(pairs) == 0:
+        return out
+    ia, ib, lo = ia[pairs], ib[pairs], lo[pairs]
+    span = hi[pairs] - lo + 1
+    offset = np.cumsum(span) - span
+    steps = np.arange(int(offset[-1] + span[-1]))
+    # the slot of column lo + k of each pair's masks, k = 0..span - 1
+    slot_a = np.repeat(a.slot_base[ia] - a.col_lo[ia] + lo - offset, span) + steps
+    slot_b = np.repeat(b.slot_base[ib] - b.col_lo[ib] + lo - offset, span) + steps
+    top_a, top_b = a.slot_top[slot_a], b.slot_top[slot_b]
+    shared = np.minimum(a.slot_bottom[slot_a], b.slot_bottom[slot_b]) - np.maximum(top_a, top_b)
+    np.maximum(shared, 0, out=shared)
+    several = np.flatnonzero(np.minimum(top_a, top_b) < 0)
+    if len(several):
+        bottom_a = a.slot_bottom[slot_a[several]]
+        bottom_b = b.slot_bottom[slot_b[several]]
+        shared[several] = _piecewise(a, top_a[several], bottom_a, b, top_b[several], bottom_b)
+    out[pairs] = np.add.reduceat(shared, offset)
+    return out
+
+
+def _piecewise(a: MaskColumns, top_a, bottom_a, b: MaskColumns, top_b, bottom_b):
+    """Shared rows of columns where a mask has several pieces (``top_*``, ``bottom_*``: the
+    columns' slot values): every piece of one mask's column against every piece of the other's.
+    """
+    column, piece_top_a, piece_bottom_a = _column_pieces(a, top_a, bottom_a)
+    row, piece_top_b, piece_bottom_b = _column_pieces(b, top_b[column], bottom_b[column])
+    rows = np.minimum(piece_bottom_a[row], piece_bottom_b) - np.maximum(
+        piece_top_a[row], piece_top_b
+    )
+    return np.bincount(column[row], weights=np.maximum(rows, 0), minlength=len(top_a)).astype(
+        np.int64
+    )
+
+
+def _column_pieces(columns: MaskColumns, top, bottom):
+    """One row per piece of each column (given by its slot values ``top``, ``bottom``):
+    ``(index of the column, top, bottom)``."""
+    several = top < 0
+    if not several.any():
+        return np.arange(len(top)), top, bottom
+    count = np.where(several, -bottom, 1)
+    index = np.repeat(np.arange(len(top)), count)
+    j = np.arange(len(index)) - np.repeat(np.cumsum(count) - count, count)
+    top, bottom = top[index], bottom[index]
+    listed = np.flatnonzero(top < 0)
+    piece = j[listed] - 1 - top[listed]
+    top[listed] = columns.piece_top[piece]
+    bottom[listed] = columns.piece_bottom[piece]
+    return index, top, bottom
+
+
+def iou(intersection: np.ndarray, area_a: np.ndarray, area_b: np.ndarray) -> np.ndarray:
+    """pycocotools' mask IoU from exact counts: ``i / (area_a + area_b - i)``, 0 where i = 0."""
+    union = area_a + area_b - intersection
+    return np.divide(intersection, union, out=np.zeros(len(intersection)), where=intersection > 0)
+
+
+def over_area(intersection: np.ndarray, area_a: np.ndarray) -> np.ndarray:
+    """pycocotools' ``iscrowd`` IoU: the intersection over the first mask's area, 0 where i = 0."""
+    return np.divide(intersection, area_a, out=np.zeros(len(intersection)), where=intersection > 0)
+
+
+# ------------------------------------------------------------------ pairs within frames
+
+
+def frame_bounds(frames: np.ndarray, num_frames: int) -> np.ndarray:
+    """``(num_frames + 1,)``: the masks of frame t are ``bounds[t]:bounds[t + 1]`` of masks
+    ordered by frame (``frames`` non-decreasing)."""
+    return np.searchsorted(frames, np.arange(num_frames + 1))
+
+
+def frame_pairs(bounds_a: np.ndarray, bounds_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)`` of mask i of ``a`` and mask j of ``b`` in one frame, by frame,
+    then i, then j: frame t's pairs are its ``(G_t, T_t)`` matrix, row by row."""
+    size_a, size_b = np.diff(bounds_a), np.diff(bounds_b)
+    per_frame = size_a * size_b
+    frame = np.repeat(np.arange(len(per_frame)), per_frame)
+    k = np.arange(int(per_frame.sum())) - np.repeat(np.cumsum(per_frame) - per_frame, per_frame)
+    cols = size_b[frame]
+    return bounds_a[:-1][frame] + k // cols, bounds_b[:-1][frame] + k % cols
+
+
+def pairs_within(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)``, i < j, of masks of one frame, by frame, then i, then j."""
+    i, j = frame_pairs(bounds, bounds)
+    upper = i < j
+    return i[upper], j[upper]
+
+
+def first_overlap(columns: MaskColumns, bounds: np.ndarray) -> tuple[int, int] | None:
+    """The first pair ``(i, j)`` (by frame, then i, then j) of masks of one frame that share a
+    pixel, or None. ``bounds`` from ``frame_bounds``."""
+    i, j = pairs_within(bounds)
+    shared = np.flatnonzero(intersections(columns, i, columns, j))
+    if len(shared) == 0:
+        return None
+    return int(i[shared[0]]), int(j[shared[0]])
