@@ -31,11 +31,20 @@ CLASSES = ("car", "pedestrian")
 LABELS = {
     "trackeval": "TrackEval Evaluator",
     "ours": "remots evaluate_folder",
-    "ours_gt_loaded": "remots evaluate, GT in memory",
+    "ours_gt_loaded": "remots, GT in memory",
 }
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process so far. VmHWM where there is /proc: ru_maxrss of a child starts
+    at the parent's RSS when it was forked (Linux keeps it across exec), which here is the
+    parent's GT and perturbed results."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -44,7 +53,7 @@ def _one(which: str, workdir: Path, sequences: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
     import trackeval  # noqa: F401  (imports are not timed, for both)
 
-    from remots.eval import evaluate, evaluate_folder, load_gt, read_results_folder
+    from remots.eval import evaluate_folder, evaluate_results_folder, load_gt
     from remots.eval.reference import run_trackeval
 
     tracker_dir = workdir / "trackers" / "remots" / "data"
@@ -63,15 +72,7 @@ def _one(which: str, workdir: Path, sequences: list[str]) -> None:
             classes=CLASSES,
         )
     elif which == "ours_gt_loaded":
-        results, paths = read_results_folder(tracker_dir, gt)
-        result = evaluate(
-            gt,
-            results,
-            classes=CLASSES,
-            benchmark="kitti_mots",
-            validate=False,
-            results_paths=paths,
-        )
+        result = evaluate_results_folder(gt, tracker_dir, classes=CLASSES, benchmark="kitti_mots")
     else:
         result = run_trackeval(
             {

@@ -47,6 +47,6 @@ def test_overlapping_tracker_masks():
     with pytest.raises(OverlapError) as err:
         sequence_frames([], [cols(1, 2001, 0, 3), cols(1, 2002, 2, 4)], num_frames=2)
     assert err.value.frame == 1
-    assert [i.obj_id for i in err.value.pair] == [2001, 2002]
+    assert err.value.obj_ids == (2001, 2002)
     with pytest.raises(MOTSFormatError, match="overlap in frame 2"):  # 1-based in messages
         evaluate([tiny_sequence([], 2)], {"tiny": [cols(1, 2001, 0, 3), cols(1, 2002, 2, 4)]})
