@@ -46,11 +46,13 @@ def decode_rle_chunk(
     unfinished, at most 7 characters a number, non-negative runs summing to the mask's
     ``pixels`` (a scalar, or ``(N,)``). Meant for a few hundred strings at a time.
 
-    Returns ``(runs, num_runs)``: every string's runs, concatenated (int64), and ``(N,)`` how
-    many each has.
+    Returns ``(background, foreground, num_pairs, empty_runs)``: each string's runs in pairs, a
+    background run and the foreground run after it (an empty one closing a string of an odd
+    number of runs), all strings' pairs concatenated (int64), ``(N,)`` how many pairs each has,
+    and whether a string has an empty run after its first (see ``MaskColumns.empty_runs``).
     """
     if len(lengths) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), False
     if not lengths.all():
         return None
     raw = chars
@@ -83,33 +85,33 @@ def decode_rle_chunk(
         negative = np.flatnonzero(top[long] & 16)
         value[negative] -= np.int64(1) << (5 * lengths[negative])
         x[long] = value
-    # rleFrString: for j > 2, cnts[j] = x[j] + cnts[j - 2] (j: the run's position in its
-    # string). Over the whole chunk, C[i] = x[i] + C[i - 2] is two cumulative sums, one over the
-    # even and one over the odd indices; within a string starting at f, cnts[i] = C[i] - C[f - 1]
-    # for odd j, C[i] - C[f] for even j >= 2, and x[f] for j = 0.
-    cum_runs = np.searchsorted(ends, string_ends, side="right")
-    num_runs = np.diff(cum_runs, prepend=0)
-    first = cum_runs - num_runs
-    c_even, c_odd = np.cumsum(x[0::2]), np.cumsum(x[1::2])
-    pad_even, pad_odd = np.append(c_even, 0), np.append(c_odd, 0)  # gathers stay in range
-    first_even = first % 2 == 0
-    half = first // 2
-    c_at_first = np.where(first_even, pad_even[half], pad_odd[half])
-    before = np.maximum(first - 1, 0)
-    c_before = np.where(before % 2 == 0, pad_even[before // 2], pad_odd[before // 2])
-    c_before[first == 0] = 0
-    base_even = np.where(first_even, c_at_first, c_before)  # for runs at even indices i
-    base_odd = np.where(first_even, c_before, c_at_first)
-    evens = (first + num_runs + 1) // 2 - (first + 1) // 2  # even indices in [f, f + m)
-    cnts = np.empty_like(x)
-    cnts[0::2] = c_even - np.repeat(base_even, evens)
-    cnts[1::2] = c_odd - np.repeat(base_odd, num_runs - evens)
-    cnts[first] = x[first]
-    if (cnts < 0).any():
+    # Strings of an odd number of runs get an empty foreground run at the end (below), so every
+    # string starts at an even index: the background runs are the even indices, foreground
+    # the odd ones. rleFrString: for j > 2, cnts[j] = x[j] + cnts[j - 2] (j: the run's position
+    # in its string): cumulative sums over the even and over the odd indices, restarted at each
+    # string (the even ones at j = 2: cnts[0] = x[0]).
+    string_runs = np.searchsorted(ends, string_ends, side="right")
+    num_runs = np.diff(string_runs, prepend=0)
+    padded = np.flatnonzero(num_runs & 1)
+    if len(padded):
+        x = np.insert(x, string_runs[padded], 0)
+    num_pairs = (num_runs + 1) >> 1
+    first = np.cumsum(num_pairs) - num_pairs  # each string's first pair
+    background, foreground = np.cumsum(x[0::2]), np.cumsum(x[1::2])
+    foreground_before = np.concatenate(([0], foreground))[first]
+    background_at_first = background[first]
+    foreground -= np.repeat(foreground_before, num_pairs)
+    background -= np.repeat(background_at_first, num_pairs)
+    background[first] = x[2 * first]
+    if len(padded):
+        foreground[first[padded] + num_pairs[padded] - 1] = 0
+    if (background < 0).any() or (foreground < 0).any():
         return None
-    if not (np.add.reduceat(cnts, first) == pixels).all():
+    if not (np.add.reduceat(background + foreground, first) == pixels).all():
         return None
-    return cnts, num_runs
+    empty = np.count_nonzero(background == 0) - np.count_nonzero(background[first] == 0)
+    empty += np.count_nonzero(foreground == 0) - len(padded)
+    return background, foreground, num_pairs, empty > 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,12 +173,11 @@ class MaskColumns:
             decoded = decode_rle_chunk(chars[start : ends[hi - 1]], lengths[lo:hi], height * width)
             if decoded is None:
                 return None
-            runs, num_runs = decoded
-            first = np.cumsum(num_runs) - num_runs
-            empty_runs = empty_runs or np.count_nonzero(runs == 0) > np.count_nonzero(
-                runs[first] == 0
+            background, foreground, num_pairs, empty = decoded
+            empty_runs = empty_runs or empty
+            part = _chunk_columns(
+                background, foreground, num_pairs, height, width, num_slots, num_pieces
             )
-            part = _chunk_columns(runs, num_runs, height, width, num_slots, num_pieces)
             num_slots += len(part["slot_top"])
             num_pieces += len(part["piece_top"])
             parts.append(part)
@@ -208,26 +209,26 @@ _PER_MASK = ("area", "col_lo", "col_hi", "row_lo", "row_hi", "slot_base")
 _FIELDS = (*_PER_MASK, "slot_top", "slot_bottom", "piece_top", "piece_bottom")
 
 
-def _chunk_columns(runs, num_runs, height, width, slots_before, pieces_before) -> dict:
-    """``MaskColumns`` fields of N masks from their decoded runs (all masks' runs
-    concatenated, ``num_runs`` each, the first run background, columns top to bottom), their
-    slots and pieces numbered after ``slots_before`` and ``pieces_before``."""
-    n = len(num_runs)
-    first = np.cumsum(num_runs) - num_runs
-    # run ends over the chunk: mask k covers pixels k*h*w ... (k+1)*h*w - 1, so its column c is
-    # column k * width + c of the chunk
-    ends = np.cumsum(runs)
-    num_fg = num_runs // 2  # the foreground runs: a mask's 2nd, 4th, ... run
-    fg_offset = np.cumsum(num_fg) - num_fg
-    index = np.repeat(first + 1 - 2 * fg_offset, num_fg) + 2 * np.arange(int(num_fg.sum()))
-    length = runs[index]
-    start = ends[index] - length
-    num_pieces = num_fg
+def _chunk_columns(
+    background, foreground, num_pairs, height, width, slots_before, pieces_before
+) -> dict:
+    """``MaskColumns`` fields of N masks from their decoded runs (``decode_rle_chunk``; masks
+    run down the columns), their slots and pieces numbered after ``slots_before`` and
+    ``pieces_before``."""
+    n = len(num_pairs)
+    # where each foreground run starts over the chunk: mask k covers pixels k*h*w ...
+    # (k+1)*h*w - 1, so its column c is column k * width + c of the chunk
+    start = np.cumsum(background + foreground) - foreground
+    length = foreground
+    num_pieces = num_pairs
     if not length.all():  # empty runs hold no pixel
         keep = length > 0
         start, length = start[keep], length[keep]
-        num_pieces = np.bincount(np.repeat(np.arange(n), num_fg)[keep], minlength=n)
-    col, top = np.divmod(start, height)
+        num_pieces = np.bincount(np.repeat(np.arange(n), num_pairs)[keep], minlength=n)
+    # start // height, exactly, in float arithmetic (faster than integer division): start is a
+    # few hundred million at most, so the quotient is off an integer by at least 0.5 / height
+    col = ((start + 0.5) * (1.0 / height)).astype(np.int64)
+    top = start - col * height
     bottom = top + length
     if (bottom > height).any():  # runs past the bottom row go on in the next column
         col, top, bottom, num_pieces = _split_at_columns(col, top, bottom, num_pieces, height)
@@ -255,14 +256,14 @@ def _chunk_columns(runs, num_runs, height, width, slots_before, pieces_before) -
     slot_bottom[slot] = bottom
     repeated = np.flatnonzero(slot[1:] == slot[:-1])
     if len(repeated):  # columns of several pieces: keep those pieces, point the slot at them
-        several = np.zeros(len(slot), bool)
-        several[repeated] = several[repeated + 1] = True
-        kept = np.flatnonzero(several)
-        kept_slot = slot[kept]
-        starts = np.flatnonzero(np.diff(kept_slot, prepend=-1))
-        counts = np.diff(starts, append=len(kept))
-        slot_top[kept_slot[starts]] = -1 - (starts + pieces_before)
-        slot_bottom[kept_slot[starts]] = -counts
+        # k pieces of one column at p..p+k-1: repeated holds p..p+k-2
+        group = np.flatnonzero(np.diff(repeated, prepend=-2) != 1)
+        first = repeated[group]
+        count = np.diff(group, append=len(repeated)) + 1
+        before = np.cumsum(count) - count
+        kept = np.repeat(first - before, count) + np.arange(int(count.sum()))
+        slot_top[slot[first]] = -1 - (before + pieces_before)
+        slot_bottom[slot[first]] = -count
         piece_top, piece_bottom = top[kept], bottom[kept]
     else:
         piece_top = piece_bottom = np.zeros(0, np.int32)

@@ -8,7 +8,10 @@ metric classes (HOTA, CLEAR, Identity) take:
 2. keep the ground-truth and tracker masks of the evaluated class;
 3. match tracker masks to ground truth (Hungarian on IoU >= 0.5); an unmatched tracker mask whose
    intersection over its own area with the frame's ignore region (the union of the class-10 masks)
-   exceeds 0.5 is removed: it is neither a true nor a false positive;
+   exceeds 0.5 is removed: it is neither a true nor a false positive. The ground truth's masks,
+   ignore regions included, share no pixel (checked), so a tracker mask more than half within
+   the ignore region has IoU < 0.5 with every ground-truth mask and is never matched: the rule
+   removes exactly the masks more than half within, with no match to run;
 4. relabel ground-truth and tracker ids to 0..n-1 in increasing id order.
 
 The masks of a sequence are decoded once into ``remots.mask_columns.MaskColumns``, which gives
@@ -29,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from remots.io.mots import IGNORE, Instance
 from remots.mask_columns import (
@@ -44,7 +46,6 @@ from remots.mask_columns import (
 
 _EPS = np.finfo("float").eps
 IGNORE_IOA_THRESHOLD = 0.5  # TrackEval: unmatched masks more than 50% inside an ignore region
-MATCH_IOU_THRESHOLD = 0.5
 
 
 class OverlapError(ValueError):
@@ -209,19 +210,6 @@ def sequence_frames(
     return sequence_masks(*tables)
 
 
-def unmatched_tracker_indices(similarity: np.ndarray) -> np.ndarray:
-    """Columns of ``similarity`` ``(G, T)`` left unmatched by TrackEval's preprocessing match:
-    Hungarian assignment maximising IoU among pairs with IoU >= 0.5. Returns sorted indices."""
-    unmatched = np.arange(similarity.shape[1])
-    if similarity.shape[0] == 0 or similarity.shape[1] == 0:
-        return unmatched
-    matching_scores = similarity.copy()
-    matching_scores[matching_scores < MATCH_IOU_THRESHOLD - _EPS] = -10000
-    match_rows, match_cols = linear_sum_assignment(-matching_scores)
-    actually_matched = matching_scores[match_rows, match_cols] > 0 + _EPS
-    return np.delete(unmatched, match_cols[actually_matched], axis=0)
-
-
 def preprocess_sequence(
     masks: SequenceMasks,
     *,
@@ -246,33 +234,25 @@ def preprocess_sequence(
     g, d = frame_pairs(gt.bounds, tracker.bounds)
     shared = intersections(gt.columns, g, tracker.columns, d)
     similarity = iou(shared, gt.columns.area[g], tracker.columns.area[d])
-    within = _within_ignore(tracker, masks.ignore, surely_matched=d[similarity > 0.5])
-    if within.any():
-        # TrackEval removes unmatched masks within an ignore region; finding the ones within
-        # first spares the matching in most frames (same masks removed)
-        removed = _unmatched_within(gt.bounds, tracker, similarity, within)
-        if len(removed):
-            keep = np.ones(len(tracker), bool)
-            keep[removed] = False
-            similarity = similarity[keep[d]]
-            tracker = tracker.take(np.flatnonzero(keep))
+    within = _within_ignore(tracker, masks.ignore, matched=d[similarity > 0.5])
+    if within.any():  # removed (step 3 of the module docstring)
+        similarity = similarity[~within[d]]
+        tracker = tracker.take(np.flatnonzero(~within))
     return _data(gt, tracker, similarity, num_timesteps=masks.num_frames, seq=seq, cls=class_name)
 
 
-def _within_ignore(tracker: MaskTable, ignore: MaskTable, surely_matched) -> np.ndarray:
+def _within_ignore(tracker: MaskTable, ignore: MaskTable, matched) -> np.ndarray:
     """Which tracker masks lie more than half within their frame's ignore region: intersection
     with the union of the frame's ignore regions over the mask's area > 0.5.
 
-    Only masks that can be unmatched are measured: a mask with IoU > 0.5 with a ground-truth
-    mask is matched to it by the preprocessing's Hungarian match (both are disjoint from the
-    other masks of their frame, so that pair is the only one >= 0.5 of its row and column, and
-    every optimal assignment holds it), and is never removed.
+    ``matched`` masks (IoU > 0.5 with a ground-truth mask, so more than half of them lies on
+    it, outside the ignore regions) are not measured.
     """
     within = np.zeros(len(tracker), bool)
     if len(ignore) == 0 or len(tracker) == 0:
         return within
     candidate = np.ones(len(tracker), bool)
-    candidate[surely_matched] = False
+    candidate[matched] = False
     candidate &= np.diff(ignore.bounds)[tracker.frame] > 0
     index = np.flatnonzero(candidate)
     if len(index) == 0:
@@ -286,20 +266,6 @@ def _within_ignore(tracker: MaskTable, ignore: MaskTable, surely_matched) -> np.
     ioa = over_area(inside, measured.columns.area)
     within[index] = ioa > IGNORE_IOA_THRESHOLD + _EPS
     return within
-
-
-def _unmatched_within(gt_bounds, tracker: MaskTable, similarity, within) -> np.ndarray:
-    """Tracker masks (indices) within an ignore region and left unmatched in their frame."""
-    per_frame = np.diff(gt_bounds) * np.diff(tracker.bounds)
-    starts = np.cumsum(per_frame) - per_frame
-    removed = []
-    for t in np.unique(tracker.frame[within]):
-        lo, hi = tracker.bounds[t], tracker.bounds[t + 1]
-        size_g = gt_bounds[t + 1] - gt_bounds[t]
-        matrix = similarity[starts[t] : starts[t] + size_g * (hi - lo)].reshape(size_g, hi - lo)
-        unmatched = unmatched_tracker_indices(matrix)
-        removed.append(lo + unmatched[within[lo:hi][unmatched]])
-    return np.concatenate(removed)
 
 
 def _data(gt: MaskTable, tracker: MaskTable, similarity, *, num_timesteps, seq, cls) -> dict:

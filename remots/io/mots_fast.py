@@ -121,11 +121,13 @@ def parse_columns(
     order = np.lexsort((obj_id, t))
     if ((np.diff(t[order]) == 0) & (np.diff(obj_id[order]) == 0)).any():
         return None  # an obj_id twice in one frame
-    # the RLE strings' characters, in one array
-    inside = np.zeros(len(buf) + 1, np.int8)
-    inside[field_start[:, 5]] = 1
-    inside[line_end] -= 1
-    chars = buf[np.cumsum(inside[:-1], dtype=np.int8).view(bool)]
+    # the RLE strings' characters, in one array: all but the line breaks and each line's first
+    # five fields with their spaces
+    head = field_start[:, 5] - line_start
+    rle = np.ones(len(buf), bool)
+    rle[newline] = False
+    rle[np.repeat(line_start - (np.cumsum(head) - head), head) + np.arange(int(head.sum()))] = False
+    chars = buf[rle]
     return MOTSColumns(t, obj_id, class_id, chars, length[:, 5].copy(), int(size[0]), int(size[1]))
 
 
