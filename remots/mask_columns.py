@@ -65,26 +65,23 @@ def decode_rle_chunk(
         return None  # truncated: the last number would run into the next string
     ends = np.flatnonzero(last)
     # A number's characters carry 5 bits each, least significant first; bit 0x10 of its last
-    # character is the sign. Most numbers are one character: its 5 bits, sign-extended.
+    # character is the sign. Most numbers are one character: its 5 bits, sign-extended. A longer
+    # one is its last character's value shifted up by 5 bits per character before it, plus
+    # theirs: built from the end while the character before still continues the number (for
+    # the first number, index -1 is the chunk's last character, which ends a number).
     top = c[ends].view(np.int8)
     x = (top - ((top & 16) << 1)).astype(np.int64)
-    # a number is longer if the character before its last continues it (for the first number,
-    # index -1 is the chunk's last character, which ends a number)
-    long = np.flatnonzero(~last[ends - 1])
-    if len(long):
-        prev_end = np.where(long > 0, ends[long - 1], -1)
-        lengths = ends[long] - prev_end
-        max_len = int(lengths.max())
-        if max_len > _MAX_RLE_CHARS_PER_COUNT:
-            return None
-        first_char = prev_end + 1
-        value = (c[first_char] & np.uint8(0x1F)).astype(np.int64)
-        for i in range(1, max_len):
-            sel = np.flatnonzero(lengths > i)
-            value[sel] |= (c[first_char[sel] + i] & np.uint8(0x1F)).astype(np.int64) << (5 * i)
-        negative = np.flatnonzero(top[long] & 16)
-        value[negative] -= np.int64(1) << (5 * lengths[negative])
-        x[long] = value
+    number = np.flatnonzero(~last[ends - 1])  # numbers of two characters or more
+    position = ends[number] - 1  # the character before the last one added
+    for _ in range(_MAX_RLE_CHARS_PER_COUNT - 1):
+        if len(number) == 0:
+            break
+        x[number] = (x[number] << 5) + (c[position] & np.uint8(0x1F))
+        more = np.flatnonzero(~last[position - 1])
+        number, position = number[more], position[more] - 1
+    else:
+        if len(number):
+            return None  # a number of more than 7 characters
     # Strings of an odd number of runs get an empty foreground run at the end (below), so every
     # string starts at an even index: the background runs are the even indices, foreground
     # the odd ones. rleFrString: for j > 2, cnts[j] = x[j] + cnts[j - 2] (j: the run's position
@@ -125,8 +122,8 @@ class MaskColumns:
     slot_base: ``(N,)`` where the mask's columns ``col_lo..col_hi`` start in the slot arrays.
     slot_top, slot_bottom: ``(S,)`` int32, one slot per column of each mask's column range:
         the rows ``[top, bottom)`` of the column's one piece, ``0, 0`` for a column without
-        foreground, and for a column of several pieces ``-1 - first, -count``: where they are
-        in ``piece_top``, ``piece_bottom`` (int32, the rows of those pieces only).
+        foreground, and for a column of several pieces ``-1 - first, -2**30 - count``: where
+        they are in ``piece_top``, ``piece_bottom`` (int32, the rows of those pieces only).
     empty_runs: whether a mask has an empty run after its first. Such strings are valid, but
         pycocotools' IoU stops counting where two masks both reach an empty run at one pixel
         (its walk over the runs ends there), so IoUs differ from pycocotools' only for pairs of
@@ -205,6 +202,8 @@ class MaskColumns:
         )
 
 
+_SEVERAL = 2**30  # the bottom of a slot of several pieces is -_SEVERAL - count
+
 _PER_MASK = ("area", "col_lo", "col_hi", "row_lo", "row_hi", "slot_base")
 _FIELDS = (*_PER_MASK, "slot_top", "slot_bottom", "piece_top", "piece_bottom")
 
@@ -263,7 +262,7 @@ def _chunk_columns(
         before = np.cumsum(count) - count
         kept = np.repeat(first - before, count) + np.arange(int(count.sum()))
         slot_top[slot[first]] = -1 - (before + pieces_before)
-        slot_bottom[slot[first]] = -count
+        slot_bottom[slot[first]] = -_SEVERAL - count
         piece_top, piece_bottom = top[kept], bottom[kept]
     else:
         piece_top = piece_bottom = np.zeros(0, np.int32)
@@ -315,12 +314,15 @@ def intersections(a: MaskColumns, ia: np.ndarray, b: MaskColumns, ib: np.ndarray
     offset = np.cumsum(span) - span
     steps = np.arange(int(offset[-1] + span[-1]))
     # the slot of column lo + k of each pair's masks, k = 0..span - 1
-    slot_a = np.repeat(a.slot_base[ia] - a.col_lo[ia] + lo - offset, span) + steps
-    slot_b = np.repeat(b.slot_base[ib] - b.col_lo[ib] + lo - offset, span) + steps
+    slot_a = np.repeat(a.slot_base[ia] - a.col_lo[ia] + lo - offset, span)
+    slot_a += steps
+    slot_b = np.repeat(b.slot_base[ib] - b.col_lo[ib] + lo - offset, span)
+    slot_b += steps
     top_a, top_b = a.slot_top[slot_a], b.slot_top[slot_b]
-    shared = np.minimum(a.slot_bottom[slot_a], b.slot_bottom[slot_b]) - np.maximum(top_a, top_b)
+    shared = np.minimum(a.slot_bottom[slot_a], b.slot_bottom[slot_b])
+    shared -= np.maximum(top_a, top_b)
+    several = np.flatnonzero(shared < -_SEVERAL // 2)  # a column of several pieces
     np.maximum(shared, 0, out=shared)
-    several = np.flatnonzero(np.minimum(top_a, top_b) < 0)
     if len(several):
         bottom_a = a.slot_bottom[slot_a[several]]
         bottom_b = b.slot_bottom[slot_b[several]]
@@ -349,7 +351,7 @@ def _column_pieces(columns: MaskColumns, top, bottom):
     several = top < 0
     if not several.any():
         return np.arange(len(top)), top, bottom
-    count = np.where(several, -bottom, 1)
+    count = np.where(several, -_SEVERAL - bottom, 1)
     index = np.repeat(np.arange(len(top)), count)
     j = np.arange(len(index)) - np.repeat(np.cumsum(count) - count, count)
     top, bottom = top[index], bottom[index]

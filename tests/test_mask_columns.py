@@ -7,6 +7,7 @@ from pycocotools import mask as mask_utils
 from remots import masks
 from remots.mask_columns import (
     MaskColumns,
+    decode_rle_chunk,
     first_overlap,
     frame_bounds,
     frame_pairs,
@@ -117,3 +118,24 @@ def test_empty_runs_hold_no_pixel():
     assert (ours[[0, 1, 2], [1, 0, 2]] == theirs[[0, 1, 2], [1, 0, 2]]).all()
     canonical = MaskColumns.decode([masks.encode(np.ones((2, 5), np.uint8))[0]["counts"]], 2, 5)
     assert not canonical.empty_runs
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_decode_equals_pycocotools_on_long_numbers(seed):
+    # run lengths from 0 to 2**28: numbers of 1 to 7 characters, deltas of either sign; strings
+    # of odd and even numbers of runs, decoded together in one chunk
+    rng = np.random.default_rng(seed)
+    strings, expected = [], []
+    for _ in range(30):
+        runs = rng.integers(0, 2 ** rng.integers(1, 29), rng.integers(1, 12)).tolist()
+        rle = mask_utils.frPyObjects({"size": [sum(runs), 1], "counts": runs}, sum(runs), 1)
+        strings.append(rle["counts"])
+        expected.append(runs)
+    pixels = np.array([sum(r) for r in expected])
+    background, foreground, num_pairs, _ = decode_rle_chunk(*rle_chars(strings), pixels)
+    first = np.cumsum(num_pairs) - num_pairs
+    for k, runs in enumerate(expected):
+        pairs = slice(first[k], first[k] + num_pairs[k])
+        got = np.column_stack([background[pairs], foreground[pairs]]).ravel().tolist()
+        assert got[: len(runs)] == runs and got[len(runs) :] in ([], [0])
+    assert decode_rle_chunk(*rle_chars(strings), pixels + 1) is None
