@@ -220,10 +220,15 @@ def _chunk_columns(
     start = np.cumsum(background + foreground) - foreground
     length = foreground
     num_pieces = num_pairs
-    if not length.all():  # empty runs hold no pixel
-        keep = length > 0
-        start, length = start[keep], length[keep]
-        num_pieces = np.bincount(np.repeat(np.arange(n), num_pairs)[keep], minlength=n)
+    empty = length == 0
+    num_empty = np.count_nonzero(empty)
+    if num_empty:  # empty runs hold no pixel: mostly those closing a string (its last pair)
+        closing = length[np.cumsum(num_pairs) - 1] == 0
+        if num_empty == np.count_nonzero(closing):
+            num_pieces = num_pairs - closing
+        else:
+            num_pieces = np.bincount(np.repeat(np.arange(n), num_pairs)[~empty], minlength=n)
+        start, length = start[~empty], length[~empty]
     # start // height, exactly, in float arithmetic (faster than integer division): start is a
     # few hundred million at most, so the quotient is off an integer by at least 0.5 / height
     col = ((start + 0.5) * (1.0 / height)).astype(np.int64)
@@ -256,9 +261,14 @@ def _chunk_columns(
     repeated = np.flatnonzero(slot[1:] == slot[:-1])
     if len(repeated):  # columns of several pieces: keep those pieces, point the slot at them
         # k pieces of one column at p..p+k-1: repeated holds p..p+k-2
-        group = np.flatnonzero(np.diff(repeated, prepend=-2) != 1)
+        new = np.ones(len(repeated), bool)
+        np.not_equal(repeated[1:], repeated[:-1] + 1, out=new[1:])
+        group = np.flatnonzero(new)
         first = repeated[group]
-        count = np.diff(group, append=len(repeated)) + 1
+        count = np.empty(len(group), np.int64)
+        count[:-1] = group[1:] - group[:-1]
+        count[-1] = len(repeated) - group[-1]
+        count += 1
         before = np.cumsum(count) - count
         kept = np.repeat(first - before, count) + np.arange(int(count.sum()))
         slot_top[slot[first]] = -1 - (before + pieces_before)
@@ -309,8 +319,23 @@ def intersections(a: MaskColumns, ia: np.ndarray, b: MaskColumns, ib: np.ndarray
     pairs = np.flatnonzero(overlap)
     if len(pairs) == 0:
         return out
-    ia, ib, lo = ia[pairs], ib[pairs], lo[pairs]
-    span = hi[pairs] - lo + 1
+    span = hi[pairs] - lo[pairs] + 1
+    # pairs in batches of about _BATCH columns, so the temporary arrays stay in cache
+    ends = np.cumsum(span)
+    cuts = np.searchsorted(ends, np.arange(_BATCH, int(ends[-1]), _BATCH), side="right")
+    for k, m in zip([0, *cuts.tolist()], [*cuts.tolist(), len(pairs)], strict=True):
+        if m > k:
+            batch = pairs[k:m]
+            out[batch] = _shared(a, ia[batch], b, ib[batch], lo[batch], span[k:m])
+    return out
+
+
+_BATCH = 1 << 15
+
+
+def _shared(a: MaskColumns, ia, b: MaskColumns, ib, lo, span) -> np.ndarray:
+    """``intersections`` of pairs whose boxes overlap: ``lo`` is the first column both span,
+    ``span`` how many they span."""
     offset = np.cumsum(span) - span
     steps = np.arange(int(offset[-1] + span[-1]))
     # the slot of column lo + k of each pair's masks, k = 0..span - 1
@@ -327,8 +352,7 @@ def intersections(a: MaskColumns, ia: np.ndarray, b: MaskColumns, ib: np.ndarray
         bottom_a = a.slot_bottom[slot_a[several]]
         bottom_b = b.slot_bottom[slot_b[several]]
         shared[several] = _piecewise(a, top_a[several], bottom_a, b, top_b[several], bottom_b)
-    out[pairs] = np.add.reduceat(shared, offset)
-    return out
+    return np.add.reduceat(shared, offset)
 
 
 def _piecewise(a: MaskColumns, top_a, bottom_a, b: MaskColumns, top_b, bottom_b):
