@@ -177,6 +177,8 @@ class MaskColumns:
             )
             num_slots += len(part["slot_top"])
             num_pieces += len(part["piece_top"])
+            if num_pieces >= _SEVERAL // 2:  # slots point at pieces with int32 below -_SEVERAL
+                raise ValueError("too many masks for one MaskColumns")
             parts.append(part)
         fields = {
             name: np.concatenate([part[name] for part in parts])
@@ -229,8 +231,9 @@ def _chunk_columns(
         else:
             num_pieces = np.bincount(np.repeat(np.arange(n), num_pairs)[~empty], minlength=n)
         start, length = start[~empty], length[~empty]
-    # start // height, exactly, in float arithmetic (faster than integer division): start is a
-    # few hundred million at most, so the quotient is off an integer by at least 0.5 / height
+    # start // height, exactly, in float arithmetic (faster than integer division): the float
+    # quotient of start + 0.5 is at least 0.5 / height away from an integer, and its error is
+    # below start / height * 2**-52, far less for any chunk of masks
     col = ((start + 0.5) * (1.0 / height)).astype(np.int64)
     top = start - col * height
     bottom = top + length

@@ -6,10 +6,13 @@ happen in memory (``remots.io.mots``, ``remots.eval.preprocess``) and TrackEval'
 ``HOTA``, ``CLEAR`` and ``Identity`` classes compute every number, per sequence and combined over
 sequences with their ``combine_sequences``, so the results equal TrackEval's.
 
-``evaluate_folder`` reads each file straight into columns (``remots.io.mots_fast``) and decodes
-its masks once; the decoding checks the RLE strings, and the ground truth's masks are checked
-for overlaps on the same decoded masks. A file that breaks a rule is read again line by line
-(``read_mots_txt``) to name the line at fault.
+Each sequence's masks are decoded once (``remots.mask_columns``; the decoding checks the RLE
+strings) and checked as TrackEval checks them (no two masks of a frame share a pixel, ground
+truth included). ``evaluate_folder`` and ``evaluate_results_folder`` read each file straight
+into decoded masks (``remots.io.mots_fast.parse_columns``), one sequence at a time; a file that
+breaks a rule or is written in another form is read by ``read_mots_txt``, which names the line
+at fault. The decoded ground truth stays with the sequences (``gt_table``), so evaluating many
+results against one ground truth (sweeps) decodes it once.
 """
 
 from __future__ import annotations
@@ -112,9 +115,9 @@ def evaluate(
             preprocessing is the same; MOTSChallenge evaluates pedestrians only).
         missing: "error" (a sequence without results is an error) or "empty" (count it as a
             sequence where nothing was tracked).
-        validate: check the result instances (frames, image size, class, unique ids per frame,
-            no overlaps are checked in any case); ``evaluate_folder`` reads files already
-            checked.
+        validate: check the result instances (frames, image size, class, unique ids per frame;
+            RLE strings and overlaps are checked in any case, the ground truth's too);
+            ``read_results_folder`` reads files already checked.
         results_paths: sequence name -> the results file read, to name it in errors.
 
     Returns:
@@ -418,16 +421,16 @@ def _read_table(path: Path | None, seq: MOTSSequence, *, is_gt: bool):
     table = None
     if columns is not None and (columns.height or seq.height):
         height, width = (columns.height, columns.width) if columns.height else seq.image_size
-        masks = MaskColumns.from_chars(columns.rle_chars, columns.rle_lengths, height, width)
-        if masks is not None:
+        decoded = MaskColumns.from_chars(columns.rle_chars, columns.rle_lengths, height, width)
+        if decoded is not None:
             table = MaskTable(
                 frame=columns.frame,
                 obj_id=columns.obj_id,
                 class_id=columns.class_id,
-                columns=masks,
+                columns=decoded,
                 bounds=frame_bounds(columns.frame, seq.num_frames),
             )
-            if is_gt and first_overlap(masks, table.bounds) is not None:
+            if is_gt and first_overlap(decoded, table.bounds) is not None:
                 table = None
     if table is None and path is not None:
         columns = None
