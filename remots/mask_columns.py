@@ -156,7 +156,7 @@ class MaskColumns:
 
     @classmethod
     def from_chars(
-        cls, chars: np.ndarray, lengths: np.ndarray, height: int, width: int, *, chunk: int = 256
+        cls, chars: np.ndarray, lengths: np.ndarray, height: int, width: int, *, chunk: int = 512
     ) -> MaskColumns | None:
         """``decode`` of strings given as ``rle_chars``. Strings go ``chunk`` at a time, so
         the temporary arrays stay in cache."""

@@ -29,7 +29,7 @@ from remots.mask_columns import (
 
 
 def rle_strings_valid(
-    counts: Sequence[str | bytes], heights: np.ndarray, widths: np.ndarray, *, chunk: int = 256
+    counts: Sequence[str | bytes], heights: np.ndarray, widths: np.ndarray, *, chunk: int = 512
 ) -> bool:
     """Whether every compressed RLE string decodes to non-negative runs covering its mask.
 
@@ -159,7 +159,7 @@ def parse_checked(data, frame_base, num_frames, image_size, allowed_classes, che
     ]
 
 
-def _chars_valid(cols: MOTSColumns, pixels: int, chunk: int = 256) -> bool:
+def _chars_valid(cols: MOTSColumns, pixels: int, chunk: int = 512) -> bool:
     """Whether every RLE string of ``cols`` decodes to a mask of ``pixels`` pixels."""
     ends = np.cumsum(cols.rle_lengths)
     for lo in range(0, len(ends), chunk):
