@@ -1,7 +1,8 @@
 """Evaluation: MOTS metrics (HOTA, CLEAR-MOTS, Identity) equal to TrackEval's, in-process.
 
 ``evaluate(gt, results, ...)`` on in-memory sequences and instances, ``evaluate_folder`` on a
-results folder; both return an ``EvalResult``. ``python track.py stage=eval`` is
+GT folder and a results folder, ``evaluate_results_folder`` on in-memory ground truth and a
+results folder; all return an ``EvalResult``. ``python track.py stage=eval`` is
 ``remots.eval.stage.run_eval``.
 """
 
@@ -10,6 +11,7 @@ from remots.eval.metrics import (
     check_results,
     evaluate,
     evaluate_folder,
+    evaluate_results_folder,
     load_gt,
     read_results_folder,
 )
@@ -23,6 +25,7 @@ __all__ = [
     "check_results",
     "evaluate",
     "evaluate_folder",
+    "evaluate_results_folder",
     "load_gt",
     "read_results_folder",
 ]

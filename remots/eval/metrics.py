@@ -5,6 +5,14 @@ its preprocessing and runs its metric classes. Here the reading, the IoUs and th
 happen in memory (``remots.io.mots``, ``remots.eval.preprocess``) and TrackEval's own
 ``HOTA``, ``CLEAR`` and ``Identity`` classes compute every number, per sequence and combined over
 sequences with their ``combine_sequences``, so the results equal TrackEval's.
+
+Each sequence's masks are decoded once (``remots.mask_columns``; the decoding checks the RLE
+strings) and checked as TrackEval checks them (no two masks of a frame share a pixel, ground
+truth included). ``evaluate_folder`` and ``evaluate_results_folder`` read each file straight
+into decoded masks (``remots.io.mots_fast.parse_columns``), one sequence at a time; a file that
+breaks a rule or is written in another form is read by ``read_mots_txt``, which names the line
+at fault. The decoded ground truth stays with the sequences (``gt_table``), so evaluating many
+results against one ground truth (sweeps) decodes it once.
 """
 
 from __future__ import annotations
@@ -16,12 +24,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from remots import masks
 from remots.errors import ConfigError, InputError, MOTSFormatError
 from remots.eval.preprocess import (
-    FrameMasks,
+    EmptyRunsError,
+    InvalidRLEError,
+    MaskTable,
     OverlapError,
+    SequenceMasks,
     preprocess_sequence,
-    sequence_frames,
+    sequence_masks,
 )
 from remots.eval.result import EvalResult
 from remots.io.layouts import Sequence as MOTSSequence
@@ -33,8 +45,11 @@ from remots.io.mots import (
     PEDESTRIAN,
     Instance,
     group_by_frame,
+    read_bytes,
     read_mots_txt,
 )
+from remots.io.mots_fast import parse_columns
+from remots.mask_columns import MaskColumns, first_overlap, frame_bounds
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +115,9 @@ def evaluate(
             preprocessing is the same; MOTSChallenge evaluates pedestrians only).
         missing: "error" (a sequence without results is an error) or "empty" (count it as a
             sequence where nothing was tracked).
-        validate: check the result instances (frames, image size, class, unique ids per frame,
-            no overlaps are checked in any case); ``evaluate_folder`` reads files already
-            checked.
+        validate: check the result instances (frames, image size, class, unique ids per frame;
+            RLE strings and overlaps are checked in any case, the ground truth's too);
+            ``read_results_folder`` reads files already checked.
         results_paths: sequence name -> the results file read, to name it in errors.
 
     Returns:
@@ -129,33 +144,101 @@ def evaluate(
             )
         if validate:
             check_results(seq, tracker)
-        frames = _frames(seq, tracker, (results_paths or {}).get(seq.name))
-        raw[seq.name] = {}
-        for cls in classes:
-            data = preprocess_sequence(
-                frames, class_id=CLASS_IDS[cls], seq=seq.name, class_name=cls
-            )
-            raw[seq.name][cls] = {
-                name: metric.eval_sequence(data) for name, metric in metric_classes.items()
-            }
+        path = (results_paths or {}).get(seq.name)
+        masks = _sequence_masks(seq, gt_table(seq), _results_table(seq, tracker, path), path)
+        raw[seq.name] = _evaluate_sequence(masks, classes, metric_classes, seq.name)
     return _combine(raw, classes, metric_classes, benchmark)
 
 
-def _frames(seq: MOTSSequence, tracker: list[Instance], results_path) -> list[FrameMasks]:
-    """Per-frame IoUs; an overlap is reported with the file and line when the file is known."""
+def _evaluate_sequence(masks: SequenceMasks, classes, metric_classes, name: str) -> dict:
+    """TrackEval's result dicts of each metric for each class of one sequence."""
+    out = {}
+    for cls in classes:
+        data = preprocess_sequence(masks, class_id=CLASS_IDS[cls], seq=name, class_name=cls)
+        out[cls] = {metric: m.eval_sequence(data) for metric, m in metric_classes.items()}
+    return out
+
+
+_GT_TABLE = "eval_gt_table"  # seq.extra key: the decoded GT, kept for repeated evaluations
+
+
+def gt_table(seq: MOTSSequence) -> MaskTable:
+    """The sequence's ground truth decoded for evaluation, checked (RLE strings, no two masks of
+    a frame sharing a pixel). Kept in ``seq.extra`` while ``seq.gt`` holds the same instances,
+    so sweeps that evaluate many results against one ground truth decode it once."""
+    cached = seq.extra.get(_GT_TABLE)
+    instances = tuple(seq.gt)
+    if cached is not None and cached[0] == instances:
+        return cached[1]
+    height, width = _image_size(seq, seq.gt)
+    where = f"ground truth of sequence {seq.name}"
     try:
-        return sequence_frames(seq.gt, tracker, num_frames=seq.num_frames)
+        table = MaskTable.from_instances(
+            seq.gt, num_frames=seq.num_frames, height=height, width=width
+        )
+    except InvalidRLEError:
+        _raise_invalid_rle(seq.gt, where, seq, seq.gt_path)
+    try:
+        table.check_exclusive()
     except OverlapError as err:
-        label = err.frame + seq.frame_base
-        if results_path is not None:  # word the error with the file's line
-            read_mots_txt(results_path, frame_base=seq.frame_base, allowed_classes=None)
-        a, b = err.pair
-        raise MOTSFormatError(
-            f"results of sequence {seq.name}: masks of obj_id {a.obj_id} and obj_id "
-            f"{b.obj_id} overlap in frame {label}; MOTS masks must not share pixels",
-            results_path,
-            frame=label,
-        ) from None
+        _raise_overlap(err, where, seq, seq.gt_path)
+    seq.extra[_GT_TABLE] = (instances, table)
+    return table
+
+
+def _image_size(seq: MOTSSequence, instances) -> tuple[int, int]:
+    if seq.height:
+        return seq.height, seq.width
+    return (instances[0].height, instances[0].width) if instances else (1, 1)
+
+
+def _results_table(seq: MOTSSequence, tracker: list[Instance], path) -> MaskTable:
+    height, width = _image_size(seq, tracker)
+    try:
+        return MaskTable.from_instances(
+            tracker, num_frames=seq.num_frames, height=height, width=width
+        )
+    except InvalidRLEError:
+        _raise_invalid_rle(tracker, f"results of sequence {seq.name}", seq, path)
+
+
+def _raise_invalid_rle(instances, where: str, seq: MOTSSequence, path):
+    """Word an invalid RLE string: with the file's line when the file is known."""
+    if path is not None:
+        read_mots_txt(path, frame_base=seq.frame_base, allowed_classes=None, allow_overlap=True)
+    height, width = _image_size(seq, instances)
+    for inst in instances:
+        try:
+            masks.rle_from_string(masks.rle_to_string(inst.rle), height, width)
+        except (ValueError, UnicodeError) as err:
+            label = inst.frame + seq.frame_base
+            raise MOTSFormatError(
+                f"{where}: obj_id {inst.obj_id} has a bad RLE: {err}", path, frame=label
+            ) from None
+    raise MOTSFormatError(f"{where}: a bad RLE string", path)
+
+
+def _raise_overlap(err: OverlapError, where: str, seq: MOTSSequence, path):
+    """Word two masks of a frame that share pixels: with the file's lines when it is known."""
+    label = err.frame + seq.frame_base
+    if path is not None:
+        read_mots_txt(path, frame_base=seq.frame_base, allowed_classes=None)
+    a, b = err.obj_ids
+    raise MOTSFormatError(
+        f"{where}: masks of obj_id {a} and obj_id {b} overlap in frame {label}; MOTS masks "
+        "must not share pixels",
+        path,
+        frame=label,
+    ) from None
+
+
+def _sequence_masks(seq, gt: MaskTable, tracker: MaskTable, results_path) -> SequenceMasks:
+    try:
+        return sequence_masks(gt, tracker)
+    except OverlapError as err:
+        _raise_overlap(err, f"results of sequence {seq.name}", seq, results_path)
+    except EmptyRunsError as err:
+        raise InputError(f"sequence {seq.name}: {err}", results_path) from None
 
 
 def _combine(raw: dict, classes, metric_classes, benchmark) -> EvalResult:
@@ -264,17 +347,112 @@ def evaluate_folder(
         raise ConfigError(f"unknown GT layout {layout!r} (expected one of {BENCHMARKS})")
     benchmark = benchmark or layout
     classes = _check_options(classes, benchmark, missing)
-    gt = load_gt(gt_root, layout=layout, sequences=sequences, seqmap=seqmap)
-    results, paths = read_results_folder(results_dir, gt, missing=missing)
-    return evaluate(
-        gt,
-        results,
+    return _evaluate_results_dir(
+        _gt_sequences(gt_root, layout, sequences, seqmap),
+        results_dir,
+        gt_of=lambda seq: _read_table(seq.gt_path, seq, is_gt=True)[1],
         classes=classes,
         benchmark=benchmark,
         missing=missing,
-        validate=False,
-        results_paths=paths,
     )
+
+
+def evaluate_results_folder(
+    gt: Sequence[MOTSSequence],
+    results_dir: str | Path,
+    *,
+    classes: Sequence[str] = ("pedestrian",),
+    benchmark: str = "motschallenge",
+    missing: str = "error",
+) -> EvalResult:
+    """Evaluate a folder of results files ``<results_dir>/<seq>.txt`` against ground truth in
+    memory (``load_gt``, a dataset's split): ``read_results_folder`` + ``evaluate``, with each
+    results file read straight into decoded masks. Sweeps and the pipeline's eval stage, which
+    hold the ground truth, go this way; the ground truth's decoded masks are kept with it
+    (``gt_table``)."""
+    classes = _check_options(classes, benchmark, missing)
+    for seq in gt:
+        if seq.gt is None:
+            raise InputError(f"sequence {seq.name} has no ground truth to evaluate against")
+    return _evaluate_results_dir(
+        gt, results_dir, gt_of=gt_table, classes=classes, benchmark=benchmark, missing=missing
+    )
+
+
+def _evaluate_results_dir(seqs, results_dir, *, gt_of, classes, benchmark, missing):
+    """Evaluate ``<results_dir>/<seq>.txt`` for each sequence, its ground truth ``gt_of(seq)``,
+    one sequence at a time (in name order, as TrackEval's Evaluator)."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise InputError("results folder not found", results_dir)
+    seqs = sorted(seqs, key=lambda s: s.name)
+    paths = {seq.name: results_dir / f"{seq.name}.txt" for seq in seqs}
+    for seq in seqs:
+        if missing == "error" and not paths[seq.name].exists():
+            raise InputError(
+                f"no results file for sequence {seq.name} (eval.missing=empty counts it as empty)",
+                paths[seq.name],
+            )
+    metric_classes = _metric_classes()
+    raw: dict[str, dict] = {}
+    for seq in tqdm(seqs, desc="evaluate", unit="seq", disable=None):
+        gt = gt_of(seq)
+        path = paths[seq.name]
+        if not path.exists():
+            log.warning("no results for sequence %s: counted as empty", seq.name)
+            path = None
+        tracker = _read_table(path, seq, is_gt=False)[1]
+        masks = _sequence_masks(seq, gt, tracker, path)
+        raw[seq.name] = _evaluate_sequence(masks, classes, metric_classes, seq.name)
+    return _combine(raw, classes, metric_classes, benchmark)
+
+
+def _read_table(path: Path | None, seq: MOTSSequence, *, is_gt: bool):
+    """Read a MOTS txt file (ground truth or results of ``seq``; ``path`` None: no masks)
+    straight into columns and a ``MaskTable``, checked as ``read_mots_txt`` checks it; returns
+    ``(columns or None, table)``. The ground truth's first line gives the sequence's image size
+    if it is not known yet. A file the columns reader does not take (it breaks a rule, or is
+    written in another form) goes through ``read_mots_txt``, which raises the error naming the
+    line at fault."""
+    allowed = (CAR, PEDESTRIAN, IGNORE) if is_gt else RESULT_CLASSES
+    size = seq.image_size if seq.height else None
+    data = read_bytes(path) if path is not None else b""
+    columns = parse_columns(data, seq.frame_base, seq.num_frames, size, allowed)
+    table = None
+    if columns is not None and (columns.height or seq.height):
+        height, width = (columns.height, columns.width) if columns.height else seq.image_size
+        decoded = MaskColumns.from_chars(columns.rle_chars, columns.rle_lengths, height, width)
+        if decoded is not None:
+            table = MaskTable(
+                frame=columns.frame,
+                obj_id=columns.obj_id,
+                class_id=columns.class_id,
+                columns=decoded,
+                bounds=frame_bounds(columns.frame, seq.num_frames),
+            )
+            if is_gt and first_overlap(decoded, table.bounds) is not None:
+                table = None
+    if table is None and path is not None:
+        columns = None
+        instances = read_mots_txt(
+            path,
+            frame_base=seq.frame_base,
+            num_frames=seq.num_frames,
+            image_size=size,
+            allowed_classes=allowed,
+            allow_overlap=not is_gt,
+        )
+        if not seq.height and not instances:
+            raise InputError("cannot tell the image size (no images, empty GT)", path)
+        height, width = _image_size(seq, instances)
+        table = MaskTable.from_instances(
+            instances, num_frames=seq.num_frames, height=height, width=width
+        )
+    if table is None:
+        raise InputError("cannot tell the image size (no images, empty GT)", path)
+    if is_gt and not seq.height:
+        seq.height, seq.width = table.columns.height, table.columns.width
+    return columns, table
 
 
 def read_results_folder(
@@ -320,30 +498,43 @@ def load_gt(
     sequences: Sequence[str] | None = None,
     seqmap: str | Path | None = None,
 ) -> list[MOTSSequence]:
-    """Sequences of a GT folder with their ground truth, read with ``read_mots_txt``."""
+    """Sequences of a GT folder with their ground truth, checked as ``read_mots_txt`` checks
+    it; the decoded masks are kept for ``evaluate`` and ``evaluate_results_folder``."""
+    seqs = _gt_sequences(gt_root, layout, sequences, seqmap)
+    for seq in seqs:
+        columns, table = _read_table(seq.gt_path, seq, is_gt=True)
+        if columns is None:  # read by read_mots_txt
+            seq.gt = read_mots_txt(
+                seq.gt_path, frame_base=seq.frame_base, num_frames=seq.num_frames
+            )
+        else:
+            size = [table.columns.height, table.columns.width]
+            seq.gt = [
+                Instance(f, o, c, {"size": size, "counts": rle})
+                for f, o, c, rle in zip(
+                    columns.frame.tolist(),
+                    columns.obj_id.tolist(),
+                    columns.class_id.tolist(),
+                    columns.counts(),
+                    strict=True,
+                )
+            ]
+        seq.extra[_GT_TABLE] = (tuple(seq.gt), table)
+    return seqs
+
+
+def _gt_sequences(gt_root, layout, sequences, seqmap) -> list[MOTSSequence]:
+    """The sequences of a GT folder, their ground truth not read yet (``gt_path`` set)."""
+    if layout not in BENCHMARKS:
+        raise ConfigError(f"unknown GT layout {layout!r} (expected one of {BENCHMARKS})")
     gt_root = Path(gt_root)
     sequences = list(sequences) if sequences else None
     if layout == "motschallenge":
         seqs = load_motschallenge(gt_root, sequences=sequences, with_gt=False)
         for seq in seqs:
             seq.gt_path = seq.extra["seq_dir"] / "gt" / "gt.txt"
-    else:
-        seqs = _kitti_sequences(gt_root, sequences, seqmap)
-    for seq in seqs:
-        if seq.gt is None:
-            seq.gt = read_mots_txt(
-                seq.gt_path,
-                frame_base=seq.frame_base,
-                num_frames=seq.num_frames,
-                image_size=seq.image_size if seq.height else None,
-            )
-            if not seq.height:
-                if not seq.gt:
-                    raise InputError(
-                        "cannot tell the image size (no images, empty GT)", seq.gt_path
-                    )
-                seq.height, seq.width = seq.gt[0].height, seq.gt[0].width
-    return seqs
+        return seqs
+    return _kitti_sequences(gt_root, sequences, seqmap)
 
 
 def _kitti_sequences(root: Path, sequences, seqmap) -> list[MOTSSequence]:
@@ -397,6 +588,8 @@ __all__ = [
     "check_results",
     "evaluate",
     "evaluate_folder",
+    "evaluate_results_folder",
+    "gt_table",
     "load_gt",
     "read_results_folder",
     "summarize",

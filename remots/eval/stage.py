@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from remots.artifacts import RunFolder
 from remots.errors import ConfigError
-from remots.eval.metrics import evaluate, evaluate_folder, read_results_folder
+from remots.eval.metrics import evaluate_folder, evaluate_results_folder
 from remots.eval.result import METRIC_NAMES, EvalResult
 from remots.io.mots import CLASS_NAMES, IGNORE
 
@@ -48,15 +48,12 @@ def run_eval(cfg: DictConfig) -> float:
         if ecfg.get("sequences"):
             wanted = set(ecfg.sequences)
             gt = [seq for seq in gt if seq.name in wanted]
-        results, paths = read_results_folder(results_dir, gt, missing=missing)
-        result = evaluate(
+        result = evaluate_results_folder(
             gt,
-            results,
+            results_dir,
             classes=classes,
             benchmark=ecfg.get("benchmark") or _benchmark_of(cfg.data.layout),
             missing=missing,
-            validate=False,
-            results_paths=paths,
         )
     run = RunFolder(cfg.paths.run_dir)
     json_path, csv_path = result.save(run)

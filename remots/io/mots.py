@@ -209,17 +209,17 @@ def read_mots_txt(
         frames outside the sequence or out of order, unknown class.
     """
     path = Path(path)
-    lines = read_text_lines(path)
+    data = read_bytes(path)
     if require_sorted:  # fast path: the whole file checked at once; errors are worded below
         from remots.io.mots_fast import parse_checked
 
         instances = parse_checked(
-            lines, frame_base, num_frames, image_size, allowed_classes, not allow_overlap
+            data, frame_base, num_frames, image_size, allowed_classes, not allow_overlap
         )
         if instances is not None:
             return instances
     return parse_mots_lines(
-        lines,
+        text_lines(data, path),
         path,
         frame_base=frame_base,
         num_frames=num_frames,
@@ -232,12 +232,21 @@ def read_mots_txt(
 
 def read_text_lines(path: Path) -> list[str]:
     """The lines of a text file; a missing or non-UTF-8 file is a MOTSFormatError naming it."""
+    return text_lines(read_bytes(path), path)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; a missing file is a MOTSFormatError naming it."""
     try:
-        data = path.read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise MOTSFormatError("file not found", path) from None
     except IsADirectoryError:
         raise MOTSFormatError("expected a file, found a folder", path) from None
+
+
+def text_lines(data: bytes, path: Path) -> list[str]:
+    """The lines of a file's ``data``; non-UTF-8 data is a MOTSFormatError naming the line."""
     try:
         return data.decode("utf-8").split("\n")
     except UnicodeDecodeError as err:

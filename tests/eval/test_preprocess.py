@@ -47,6 +47,20 @@ def test_overlapping_tracker_masks():
     with pytest.raises(OverlapError) as err:
         sequence_frames([], [cols(1, 2001, 0, 3), cols(1, 2002, 2, 4)], num_frames=2)
     assert err.value.frame == 1
-    assert [i.obj_id for i in err.value.pair] == [2001, 2002]
+    assert err.value.obj_ids == (2001, 2002)
     with pytest.raises(MOTSFormatError, match="overlap in frame 2"):  # 1-based in messages
         evaluate([tiny_sequence([], 2)], {"tiny": [cols(1, 2001, 0, 3), cols(1, 2002, 2, 4)]})
+
+
+def test_empty_runs_in_both_gt_and_results_are_refused():
+    # pycocotools' IoU (TrackEval's) miscounts where two masks with empty runs inside meet
+    from pycocotools import mask as mask_utils
+
+    from remots.errors import InputError
+    from remots.io.mots import Instance
+
+    rle = mask_utils.frPyObjects({"size": [4, 8], "counts": [4, 0, 4, 4, 20]}, 4, 8)
+    mask = Instance(0, 2001, 2, rle)
+    assert evaluate([tiny_sequence([mask], 1)], {"tiny": [cols(0, 2001, 1, 3)]})
+    with pytest.raises(InputError, match="empty runs"):
+        evaluate([tiny_sequence([mask], 1)], {"tiny": [mask]})
