@@ -159,3 +159,27 @@ def test_sigkill_during_training_and_merging_then_rerun_gives_identical_results(
     assert got.keys() == uninterrupted["results"].keys()
     for rel in got:
         assert got[rel] == uninterrupted["results"][rel], rel
+
+
+def test_optuna_sweep_on_the_base_run_reuses_it_and_writes_the_summary(uninterrupted):
+    """``track.py -m`` with the Optuna sweeper over merge.theta_t and the flow method, on top of
+    the finished tiny run: each job reuses the base run's stages up to the first changed one and
+    the sweep's summary table has one row per trial, the objective (IDF1) in the last column."""
+    tmp = uninterrupted["run_dir"].parent.parent
+    cmd = chain(tmp, "hydra.sweeper.n_trials=2")
+    cmd[cmd.index("experiment=tiny")] = "experiment=[tiny,sweep_optuna]"
+    cmd.insert(2, "-m")
+    cmd = [c for c in cmd if not c.startswith("hydra.run.dir=")]
+    out = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    sweep = uninterrupted["run_dir"] / "sweep"
+    jobs = sorted(p for p in sweep.iterdir() if (p / "sweep_row.json").is_file())
+    assert len(jobs) == 2 and all(p.name.startswith("flow=") for p in jobs)
+    for job in jobs:
+        manifest = json.loads((job / "manifest.json").read_text())
+        assert manifest["stages"]["detect"].get("reused") and manifest["stages"]["intra"].get(
+            "reused"
+        )
+    lines = (sweep / "sweep_summary.md").read_text().splitlines()
+    assert len(lines) == 2 + 2 and lines[0].endswith("| IDF1 |")
+    assert (sweep / "optimization_results.yaml").is_file()
