@@ -139,6 +139,67 @@ def associate(w_short: np.ndarray) -> list[tuple[int, int]]:
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if finite[i, j]]
 
 
+def _costs_of_adjacent_frames(
+    frames_iter,
+    detections_by_frame: Sequence[Sequence[Instance]],
+    features: np.ndarray | None,
+    *,
+    flow_method: str | None,
+    theta_short,
+    use_appearance: bool,
+    use_flow: bool,
+    min_iou: float,
+    flow_kwargs: Mapping | None,
+    progress: bool,
+    desc: str,
+    costs: bool = True,
+):
+    """The frame loop of the short-term tracker: yields ``(prev, curr, w_short)`` for t = 0, 1, ...
+    with ``W_short`` (Eq. (1)-(2)) between the masks of frame t-1, warped to t with the flow of
+    (frame t, frame t-1), and those of frame t; None where either frame has no mask, or for every
+    frame when ``costs`` is False. Two frames are held in memory at a time."""
+    if use_flow and frames_iter is None:
+        raise ValueError("use_flow needs frames_iter")
+    n = max((d.obj_id for frame in detections_by_frame for d in frame), default=-1) + 1
+    if use_appearance and (features is None or len(features) < n):
+        raise ValueError(
+            f"use_appearance needs a feature row per detection ({n}), got "
+            f"{None if features is None else len(features)}"
+        )
+    frames = iter(frames_iter) if use_flow else None
+    prev_frame = None
+    prev: Sequence[Instance] = []
+    for t, curr in enumerate(
+        tqdm(detections_by_frame, desc=desc, unit="frame", disable=not progress)
+    ):
+        curr_frame = None
+        if frames is not None:
+            t_read, curr_frame = next(frames)
+            if t_read != t:
+                raise ValueError(f"frames_iter yielded frame {t_read} where {t} was expected")
+        w_short = None
+        if costs and prev and curr:
+            prev_rles = [d.rle for d in prev]
+            if use_flow:
+                flow = compute_flow(
+                    curr_frame, prev_frame, method=flow_method, **dict(flow_kwargs or {})
+                )
+                prev_rles = warp_masks(prev_rles, flow)
+            w_short = short_term_cost(
+                prev_rles,
+                [d.rle for d in curr],
+                features[[d.obj_id for d in prev]] if use_appearance else None,
+                features[[d.obj_id for d in curr]] if use_appearance else None,
+                theta_short=theta_short,
+                class_prev=[d.class_id for d in prev],
+                class_curr=[d.class_id for d in curr],
+                use_appearance=use_appearance,
+                min_iou=min_iou,
+            )
+        yield prev, curr, w_short
+        prev, prev_frame = curr, curr_frame
+
+
 def track_short(
     frames_iter: Iterable[tuple[int, np.ndarray]] | None,
     detections_by_frame: Sequence[Sequence[Instance]],
@@ -178,57 +239,29 @@ def track_short(
     """
     if flow_method in (None, "none"):
         use_flow = False
-    if use_flow and frames_iter is None:
-        raise ValueError("use_flow needs frames_iter")
-    all_ids = [d.obj_id for frame in detections_by_frame for d in frame]
-    n = max(all_ids, default=-1) + 1
-    if use_appearance and (features is None or len(features) < n):
-        raise ValueError(
-            f"use_appearance needs a feature row per detection ({n}), got "
-            f"{None if features is None else len(features)}"
-        )
+    n = max((d.obj_id for frame in detections_by_frame for d in frame), default=-1) + 1
     tracklet_of_detection = np.full(n, -1, np.int64)
     next_tracklet = 0
-    frames = iter(frames_iter) if use_flow else None
-    prev_frame = None
-    prev: Sequence[Instance] = []
-    for t, curr in enumerate(
-        tqdm(detections_by_frame, desc="short-term tracking", unit="frame", disable=not progress)
+    for prev, curr, w_short in _costs_of_adjacent_frames(
+        frames_iter,
+        detections_by_frame,
+        features,
+        flow_method=flow_method,
+        theta_short=theta_short,
+        use_appearance=use_appearance,
+        use_flow=use_flow,
+        min_iou=min_iou,
+        flow_kwargs=flow_kwargs,
+        progress=progress,
+        desc="short-term tracking",
     ):
-        curr_frame = None
-        if frames is not None:
-            t_read, curr_frame = next(frames)
-            if t_read != t:
-                raise ValueError(f"frames_iter yielded frame {t_read} where {t} was expected")
-        links: dict[int, int] = {}
-        if prev and curr:
-            prev_rles = [d.rle for d in prev]
-            if use_flow:
-                flow = compute_flow(
-                    curr_frame, prev_frame, method=flow_method, **dict(flow_kwargs or {})
-                )
-                prev_rles = warp_masks(prev_rles, flow)
-            ids_prev = [d.obj_id for d in prev]
-            ids_curr = [d.obj_id for d in curr]
-            w_short = short_term_cost(
-                prev_rles,
-                [d.rle for d in curr],
-                features[ids_prev] if use_appearance else None,
-                features[ids_curr] if use_appearance else None,
-                theta_short=theta_short,
-                class_prev=[d.class_id for d in prev],
-                class_curr=[d.class_id for d in curr],
-                use_appearance=use_appearance,
-                min_iou=min_iou,
-            )
-            links = {j: i for i, j in associate(w_short)}
+        links = {} if w_short is None else {j: i for i, j in associate(w_short)}
         for j, d in enumerate(curr):
             if j in links:
                 tracklet_of_detection[d.obj_id] = tracklet_of_detection[prev[links[j]].obj_id]
             else:
                 tracklet_of_detection[d.obj_id] = next_tracklet
                 next_tracklet += 1
-        prev, prev_frame = curr, curr_frame
     return tracklet_of_detection
 
 
@@ -267,67 +300,45 @@ def track_from_seeds(
     """
     if flow_method in (None, "none") or not split:
         use_flow = False
-    if use_flow and frames_iter is None:
-        raise ValueError("use_flow needs frames_iter")
     seed_of_detection = np.asarray(seed_of_detection, np.int64)
-    all_ids = [d.obj_id for frame in detections_by_frame for d in frame]
-    n = max(all_ids, default=-1) + 1
+    n = max((d.obj_id for frame in detections_by_frame for d in frame), default=-1) + 1
     if len(seed_of_detection) < n:
         raise ValueError(f"{len(seed_of_detection)} seeds for {n} detections")
-    if split and use_appearance and (features is None or len(features) < n):
-        raise ValueError(
-            f"use_appearance needs a feature row per detection ({n}), got "
-            f"{None if features is None else len(features)}"
-        )
     tracklet_of_detection = np.full(n, -1, np.int64)
     tracklet_of_seed: dict[tuple[int, int], int] = {}  # (class, seed) -> its current tracklet
     next_tracklet = 0
-    frames = iter(frames_iter) if use_flow else None
-    prev_frame = None
-    prev: Sequence[Instance] = []
-    for t, curr in enumerate(
-        tqdm(detections_by_frame, desc="seeded tracklets", unit="frame", disable=not progress)
+
+    def key(d: Instance) -> tuple[int, int]:
+        return d.class_id, int(seed_of_detection[d.obj_id])
+
+    for prev, curr, w_short in _costs_of_adjacent_frames(
+        frames_iter,
+        detections_by_frame,
+        features,
+        flow_method=flow_method,
+        theta_short=theta_short,
+        use_appearance=use_appearance and split,
+        use_flow=use_flow,
+        min_iou=min_iou,
+        flow_kwargs=flow_kwargs,
+        progress=progress,
+        desc="seeded tracklets",
+        costs=split,
     ):
-        curr_frame = None
-        if frames is not None:
-            t_read, curr_frame = next(frames)
-            if t_read != t:
-                raise ValueError(f"frames_iter yielded frame {t_read} where {t} was expected")
         cut: set[int] = set()  # positions j in curr whose seed link to t-1 is forbidden
-        if split and prev and curr:
-            prev_rles = [d.rle for d in prev]
-            if use_flow:
-                flow = compute_flow(
-                    curr_frame, prev_frame, method=flow_method, **dict(flow_kwargs or {})
-                )
-                prev_rles = warp_masks(prev_rles, flow)
-            w_short = short_term_cost(
-                prev_rles,
-                [d.rle for d in curr],
-                features[[d.obj_id for d in prev]] if use_appearance else None,
-                features[[d.obj_id for d in curr]] if use_appearance else None,
-                theta_short=theta_short,
-                class_prev=[d.class_id for d in prev],
-                class_curr=[d.class_id for d in curr],
-                use_appearance=use_appearance,
-                min_iou=min_iou,
-            )
-            row_of_seed = {
-                (d.class_id, int(seed_of_detection[d.obj_id])): i for i, d in enumerate(prev)
-            }
+        if w_short is not None:
+            row_of_seed = {key(d): i for i, d in enumerate(prev)}
             for j, d in enumerate(curr):
-                i = row_of_seed.get((d.class_id, int(seed_of_detection[d.obj_id])))
+                i = row_of_seed.get(key(d))
                 if i is not None and not np.isfinite(w_short[i, j]):
                     cut.add(j)
         seen: set[tuple[int, int]] = set()
         for j, d in enumerate(curr):
-            key = (d.class_id, int(seed_of_detection[d.obj_id]))
-            if j in cut or key in seen or key not in tracklet_of_seed:
-                tracklet_of_seed[key] = next_tracklet
+            if j in cut or key(d) in seen or key(d) not in tracklet_of_seed:
+                tracklet_of_seed[key(d)] = next_tracklet
                 next_tracklet += 1
-            seen.add(key)
-            tracklet_of_detection[d.obj_id] = tracklet_of_seed[key]
-        prev, prev_frame = curr, curr_frame
+            seen.add(key(d))
+            tracklet_of_detection[d.obj_id] = tracklet_of_seed[key(d)]
     return tracklet_of_detection
 
 
