@@ -30,8 +30,8 @@ import torch
 from remots import masks
 from remots.detection.fusion import fuse_frame, iom_nms
 from remots.detection.torchvision_backend import TorchvisionMaskRCNN
+from remots.io.instances import Instance
 from remots.io.layouts import load_frame_folder
-from remots.io.mots import Instance
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = ROOT.parent / "shared" / "data" / "mot17_mini_frames" / "MOT17-02-FRCNN" / "img1"

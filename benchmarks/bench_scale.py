@@ -28,7 +28,7 @@ def render_sequence(num_frames: int, num_objects: int, height: int, width: int, 
     import cv2
 
     from remots import masks
-    from remots.io.mots import Instance
+    from remots.io.instances import Instance
 
     rng = np.random.default_rng(seed)
     pos = rng.uniform([0, 0], [width, height], size=(num_objects, 2))

@@ -24,8 +24,8 @@ from scipy.optimize import linear_sum_assignment
 
 from remots import masks
 from remots.eval import evaluate
+from remots.io.instances import PEDESTRIAN, track_obj_id
 from remots.io.layouts import load_motschallenge
-from remots.io.mots import PEDESTRIAN, track_obj_id
 from remots.synthetic import generate_dataset, stats_table
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from remots import masks  # noqa: E402
 from remots.artifacts import RunFolder  # noqa: E402
 from remots.io.atomic import atomic_write_json  # noqa: E402
-from remots.io.mots import IGNORE, group_by_frame  # noqa: E402
+from remots.io.instances import IGNORE, group_by_frame  # noqa: E402
 
 log = logging.getLogger("measure_encoder_phases")
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
-from remots.io.mots import CLASS_NAMES, IGNORE, Instance  # noqa: E402
+from remots.io.instances import CLASS_NAMES, IGNORE, Instance  # noqa: E402
 from remots.tracking.merge_stage import merge_short_tracklets, results_from_tracks  # noqa: E402
 
 log = logging.getLogger("measure_merge")

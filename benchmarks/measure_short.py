@@ -54,15 +54,9 @@ sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
 from remots.io.detections import read_detections_txt, write_detections_txt  # noqa: E402
+from remots.io.instances import CAR, IGNORE, PEDESTRIAN, Instance, group_by_frame  # noqa: E402
 from remots.io.layouts import load_motschallenge, write_seqinfo  # noqa: E402
-from remots.io.mots import (  # noqa: E402
-    CAR,
-    IGNORE,
-    PEDESTRIAN,
-    Instance,
-    group_by_frame,
-    write_mots_txt,
-)
+from remots.io.mots import write_mots_txt  # noqa: E402
 from remots.tracking.short_term import track_short  # noqa: E402
 from remots.tracking.thresholds import estimate_theta_short, intra_frame_similarities  # noqa: E402
 

@@ -10,7 +10,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from remots.artifacts import RunFolder
 from remots.io.atomic import atomic_write_json, atomic_write_text
-from remots.io.mots import CLASS_NAMES, read_mots_txt
+from remots.io.instances import CLASS_NAMES
+from remots.io.mots import read_mots_txt
 
 log = logging.getLogger(__name__)
 

@@ -63,9 +63,10 @@ from remots import masks
 from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_write_json, atomic_write_text
 from remots.io.detections import renumber, write_detections_txt
+from remots.io.instances import PEDESTRIAN, Instance, group_by_frame, sort_instances
 from remots.io.layouts import Sequence as MOTSSequence
 from remots.io.layouts import write_seqinfo, write_seqmap
-from remots.io.mots import PEDESTRIAN, Instance, group_by_frame, sort_instances, write_mots_txt
+from remots.io.mots import write_mots_txt
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from remots.artifacts import RunFolder
 from remots.errors import ConfigError, InputError
-from remots.io.mots import IGNORE
+from remots.io.instances import IGNORE
 
 log = logging.getLogger(__name__)
 

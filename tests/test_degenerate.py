@@ -16,8 +16,9 @@ from hydra import compose, initialize_config_dir
 from remots import masks
 from remots.errors import InputError
 from remots.io.detections import write_detections_txt
+from remots.io.instances import Instance
 from remots.io.layouts import write_seqinfo
-from remots.io.mots import Instance, read_mots_txt, write_mots_txt
+from remots.io.mots import read_mots_txt, write_mots_txt
 from remots.synthetic import generate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ import pytest
 from remots import masks
 from remots.errors import ConfigError, InputError
 from remots.io.detections import read_detections_txt
+from remots.io.instances import Instance, group_by_frame
 from remots.io.layouts import load_motschallenge, read_seqinfo, read_seqmap
-from remots.io.mots import Instance, group_by_frame
 from remots.synthetic import (
     DEFAULT_DETECTORS,
     GT_ID_BASE,

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from remots import masks
 from remots.io.atomic import atomic_save_npy, atomic_write_json
-from remots.io.mots import Instance
+from remots.io.instances import Instance
 
 log = logging.getLogger(__name__)
 

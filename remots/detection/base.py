@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from remots.io.instances import Instance
 from remots.io.layouts import Sequence as Video
-from remots.io.mots import Instance
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from remots import masks
 from remots.detection.base import FrameDetector
 from remots.detection.torchvision_backend import resolve_device
 from remots.errors import ConfigError
-from remots.io.mots import CAR, PEDESTRIAN, Instance
+from remots.io.instances import CAR, PEDESTRIAN, Instance
 
 log = logging.getLogger(__name__)
 

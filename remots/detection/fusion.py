@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from remots import masks
-from remots.io.mots import Instance
+from remots.io.instances import Instance
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from remots import masks
 from remots.detection.base import FrameDetector
 from remots.errors import ConfigError
 from remots.io.detections import COCO_TO_MOTS
-from remots.io.mots import Instance
+from remots.io.instances import Instance
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ happen in memory (``remots.io.mots``, ``remots.eval.preprocess``) and TrackEval'
 ``HOTA``, ``CLEAR`` and ``Identity`` classes compute every number, per sequence and combined over
 sequences with their ``combine_sequences``, so the results equal TrackEval's.
 
-Each sequence's masks are decoded once (``remots.mask_columns``; the decoding checks the RLE
+Each sequence's masks are decoded once (``remots.masks.columns``; the decoding checks the RLE
 strings) and checked as TrackEval checks them (no two masks of a frame share a pixel, ground
 truth included). ``evaluate_folder`` and ``evaluate_results_folder`` read each file straight
 into decoded masks (``remots.io.mots_fast.parse_columns``), one sequence at a time; a file that
@@ -36,20 +36,12 @@ from remots.eval.preprocess import (
     sequence_masks,
 )
 from remots.eval.result import EvalResult
+from remots.io.instances import CAR, CLASS_IDS, IGNORE, PEDESTRIAN, Instance, group_by_frame
 from remots.io.layouts import Sequence as MOTSSequence
 from remots.io.layouts import load_kitti_mots, load_motschallenge, read_seqmap
-from remots.io.mots import (
-    CAR,
-    CLASS_IDS,
-    IGNORE,
-    PEDESTRIAN,
-    Instance,
-    group_by_frame,
-    read_bytes,
-    read_mots_txt,
-)
+from remots.io.mots import read_bytes, read_mots_txt
 from remots.io.mots_fast import parse_columns
-from remots.mask_columns import MaskColumns, first_overlap, frame_bounds
+from remots.masks.columns import MaskColumns, first_overlap, frame_bounds
 
 log = logging.getLogger(__name__)
 

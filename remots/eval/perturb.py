@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from remots import masks
-from remots.io.mots import IGNORE, Instance, group_by_frame, sort_instances, track_obj_id
+from remots.io.instances import IGNORE, Instance, group_by_frame, sort_instances, track_obj_id
 
 
 def perturb_results(

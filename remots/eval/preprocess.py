@@ -14,7 +14,7 @@ metric classes (HOTA, CLEAR, Identity) take:
    removes exactly the masks more than half within, with no match to run;
 4. relabel ground-truth and tracker ids to 0..n-1 in increasing id order.
 
-The masks of a sequence are decoded once into ``remots.mask_columns.MaskColumns``, which gives
+The masks of a sequence are decoded once into ``remots.masks.columns.MaskColumns``, which gives
 the exact pixel intersections of all the pairs it needs in a few array operations: ground truth
 x tracker within each frame and class (the IoUs, the same doubles pycocotools computes), tracker
 x tracker (masks that share pixels, which TrackEval rejects) and tracker x ignore region (the
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from remots.io.mots import IGNORE, Instance
-from remots.mask_columns import (
+from remots.io.instances import IGNORE, Instance
+from remots.masks.columns import (
     MaskColumns,
     first_overlap,
     frame_bounds,

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from remots.eval.metrics import _check_options, summarize
 from remots.eval.result import EvalResult
+from remots.io.instances import Instance
 from remots.io.layouts import Sequence as MOTSSequence
 from remots.io.layouts import format_seqinfo, write_seqmap
-from remots.io.mots import Instance, write_mots_txt
+from remots.io.mots import write_mots_txt
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from remots.artifacts import RunFolder
 from remots.errors import ConfigError
 from remots.eval.metrics import evaluate_folder, evaluate_results_folder
 from remots.eval.result import METRIC_NAMES, EvalResult
-from remots.io.mots import CLASS_NAMES, IGNORE
+from remots.io.instances import CLASS_NAMES, IGNORE
 
 log = logging.getLogger(__name__)
 

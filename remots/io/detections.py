@@ -26,7 +26,8 @@ import numpy as np
 from remots import masks
 from remots.errors import MOTSFormatError
 from remots.io.atomic import atomic_open
-from remots.io.mots import CAR, IGNORE, PEDESTRIAN, Instance, read_mots_txt, read_text_lines
+from remots.io.instances import CAR, IGNORE, PEDESTRIAN, Instance
+from remots.io.mots import read_mots_txt, read_text_lines
 
 # COCO category ids of the classes MOTS tracks.
 COCO_TO_MOTS = {1: PEDESTRIAN, 3: CAR}

@@ -20,7 +20,8 @@ import numpy as np
 
 from remots.errors import InputError
 from remots.io.atomic import atomic_write_text
-from remots.io.mots import Instance, group_by_frame, read_mots_txt
+from remots.io.instances import Instance, group_by_frame
+from remots.io.mots import read_mots_txt
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")

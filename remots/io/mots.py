@@ -14,7 +14,6 @@ MOTS png: one 16-bit single-channel image per frame, pixel value = obj_id, 0 bac
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -23,50 +22,14 @@ import numpy as np
 from remots import masks
 from remots.errors import MOTSFormatError
 from remots.io.atomic import atomic_open, atomic_write_bytes
-
-CAR = 1
-PEDESTRIAN = 2
-IGNORE = 10
-CLASS_NAMES = {CAR: "car", PEDESTRIAN: "pedestrian", IGNORE: "ignore"}
-CLASS_IDS = {name: cid for cid, name in CLASS_NAMES.items()}
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Instance:
-    """One object mask in one frame.
-
-    frame: 0-based frame index within its sequence.
-    obj_id: track id (``class_id * 1000 + instance`` in GT and results; a per-sequence running
-        index for detections, which have no identity yet).
-    class_id: 1 car, 2 pedestrian, 10 ignore region.
-    rle: pycocotools compressed RLE of the mask.
-    score: detection confidence (1.0 for GT and results).
-    """
-
-    frame: int
-    obj_id: int
-    class_id: int
-    rle: dict
-    score: float = 1.0
-
-    @property
-    def height(self) -> int:
-        return int(self.rle["size"][0])
-
-    @property
-    def width(self) -> int:
-        return int(self.rle["size"][1])
-
-    def with_(self, **changes) -> Instance:
-        return replace(self, **changes)
-
-
-def group_by_frame(instances: Iterable[Instance], num_frames: int) -> list[list[Instance]]:
-    """Per-frame lists of instances, ``num_frames`` long, in input order within a frame."""
-    frames: list[list[Instance]] = [[] for _ in range(num_frames)]
-    for inst in instances:
-        frames[inst.frame].append(inst)
-    return frames
+from remots.io.instances import (
+    CAR,
+    IGNORE,
+    PEDESTRIAN,
+    Instance,
+    group_by_frame,
+)
+from remots.io.mots_fast import parse_checked
 
 
 def parse_mots_lines(
@@ -211,8 +174,6 @@ def read_mots_txt(
     path = Path(path)
     data = read_bytes(path)
     if require_sorted:  # fast path: the whole file checked at once; errors are worded below
-        from remots.io.mots_fast import parse_checked
-
         instances = parse_checked(
             data, frame_base, num_frames, image_size, allowed_classes, not allow_overlap
         )
@@ -267,11 +228,6 @@ def write_mots_txt(path: str | Path, instances: Iterable[Instance], *, frame_bas
     with atomic_open(path, "w", encoding="ascii", newline="\n") as f:
         for inst in instances:
             f.write(format_mots_line(inst, frame_base) + "\n")
-
-
-def sort_instances(instances: Iterable[Instance]) -> list[Instance]:
-    """Instances ordered by frame, then obj_id: the canonical order of written results."""
-    return sorted(instances, key=lambda i: (i.frame, i.obj_id))
 
 
 # ---------------------------------------------------------------------------- MOTS png
@@ -390,15 +346,3 @@ def read_mots_png_dir(
         size = id_map.shape
         instances.extend(id_map_to_instances(id_map, t))
     return instances
-
-
-def track_obj_id(class_id: int, n: int) -> int:
-    """The obj_id of the ``n``-th track (0-based) of a class in written results.
-
-    ``class_id * 1000 + n + 1`` as MOTS tools expect (class = obj_id // 1000) while n < 999;
-    a sequence with more tracks of one class continues at ``class_id * 1_000_000 + n + 1``, which
-    stays unique per sequence (TrackEval reads the class from its own column).
-    """
-    if n < 999:
-        return class_id * 1000 + n + 1
-    return class_id * 1_000_000 + n + 1

@@ -2,7 +2,7 @@
 
 ``parse_columns`` reads a file's bytes into columns (frames, ids, classes, the RLE strings'
 characters in one array) when every line has the plain form ``frame obj_id class_id img_height
-img_width rle``; the evaluation decodes those columns' masks directly (``remots.mask_columns``).
+img_width rle``; the evaluation decodes those columns' masks directly (``remots.masks.columns``).
 ``parse_checked`` accepts exactly what the line-by-line ``parse_mots_lines`` accepts in that form
 (RLE strings, frame range and order, classes, sizes, duplicate ids, overlaps, these two on the
 decoded masks) and returns the same instances, about 4.5x faster on the KITTI MOTS GT. Both
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from remots.io.mots import Instance
-from remots.mask_columns import (
+from remots.io.instances import Instance
+from remots.masks.columns import (
     MaskColumns,
     decode_rle_chunk,
     first_overlap,

@@ -29,7 +29,8 @@ from remots import masks
 from remots.artifacts import RunFolder
 from remots.errors import InputError
 from remots.io.atomic import atomic_write_json
-from remots.io.mots import Instance, sort_instances, track_obj_id, write_mots_txt
+from remots.io.instances import Instance, sort_instances, track_obj_id
+from remots.io.mots import write_mots_txt
 from remots.tracking.merge import merge_tracklets
 from remots.tracking.thresholds import (
     estimate_theta_merge,

@@ -30,8 +30,9 @@ from tqdm.auto import tqdm
 from remots.artifacts import RunFolder
 from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_write_json
+from remots.io.instances import CLASS_NAMES, Instance, group_by_frame
 from remots.io.layouts import Sequence
-from remots.io.mots import CLASS_NAMES, Instance, group_by_frame, write_mots_txt
+from remots.io.mots import write_mots_txt
 from remots.tracking.short_term import (
     obj_id_of_tracklets,
     track_from_seeds,

@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from remots import masks
-from remots.io.mots import Instance
+from remots.io.instances import Instance
 from remots.tracking.flow import compute_flow, warp_masks
 
 log = logging.getLogger(__name__)
@@ -347,7 +347,7 @@ def obj_id_of_tracklets(
 ) -> dict[int, int]:
     """``{tracklet id: obj_id}`` of the written tracklets: ``track_obj_id(class, n)``, n counting
     the tracklets of each class in order of tracklet id."""
-    from remots.io.mots import track_obj_id
+    from remots.io.instances import track_obj_id
 
     class_of: dict[int, int] = {}
     for d in detections:
@@ -367,7 +367,7 @@ def tracklets_to_instances(
     """Short tracklets as MOTS instances (obj_id from ``obj_id_of_tracklets``, score 1), ordered
     by frame, then obj_id. Masks of one frame that share pixels are made exclusive (by detection
     score) so the file is valid MOTS."""
-    from remots.io.mots import sort_instances
+    from remots.io.instances import sort_instances
 
     detections = list(detections)
     obj_id_of = obj_id_of_tracklets(detections, tracklet_of_detection)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from remots import masks
 from remots.io.atomic import atomic_write_bytes
-from remots.io.mots import Instance, group_by_frame
+from remots.io.instances import Instance, group_by_frame
 
 
 def track_colour(obj_id: int) -> tuple[int, int, int]:

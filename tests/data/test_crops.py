@@ -83,7 +83,7 @@ def test_crops_of_real_mot17_frames_at_full_resolution(shared_data, tmp_path):
     seq = Sequence(name=seq_dir.name, num_frames=len(paths), height=h, width=w, frame_paths=paths)
     first = int(paths[0].stem)
     inst = []
-    from remots.io.mots import Instance
+    from remots.io.instances import Instance
 
     for line in (seq_dir / "gt" / "gt.txt").read_text().splitlines():
         f, i, x, y, bw, bh = (float(v) for v in line.split(",")[:6])

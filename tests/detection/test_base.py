@@ -10,8 +10,8 @@ import pytest
 
 from remots import masks
 from remots.detection.base import Ensemble, FrameDetector
+from remots.io.instances import Instance
 from remots.io.layouts import load_video
-from remots.io.mots import Instance
 
 
 class BrightPixels(FrameDetector):

@@ -13,7 +13,8 @@ from remots.detection.fusion import (
     fuse_frame,
     iom_nms,
 )
-from remots.io.mots import Instance, read_mots_txt, track_obj_id, write_mots_txt
+from remots.io.instances import Instance, track_obj_id
+from remots.io.mots import read_mots_txt, write_mots_txt
 
 
 def box_mask(shape, rows, cols) -> np.ndarray:

@@ -11,8 +11,9 @@ from remots import masks
 from remots.detection.precomputed import PrecomputedDetections
 from remots.errors import ConfigError, MOTSFormatError
 from remots.io.detections import detections_to_coco_results, write_detections_txt
+from remots.io.instances import Instance
 from remots.io.layouts import Sequence
-from remots.io.mots import Instance, write_mots_txt
+from remots.io.mots import write_mots_txt
 
 
 def tiny_sequence(seq_dir, frame_base=1) -> Sequence:

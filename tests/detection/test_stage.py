@@ -16,8 +16,9 @@ from remots.artifacts import RunFolder
 from remots.detection.stage import run_detect
 from remots.errors import ConfigError
 from remots.io.detections import read_detections_txt, write_detections_txt
+from remots.io.instances import Instance
 from remots.io.layouts import write_seqinfo
-from remots.io.mots import Instance, write_mots_txt
+from remots.io.mots import write_mots_txt
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 

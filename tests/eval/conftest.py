@@ -1,8 +1,8 @@
 import numpy as np
 
 from remots import masks
+from remots.io.instances import Instance
 from remots.io.layouts import Sequence
-from remots.io.mots import Instance
 
 H, W = 4, 8  # tiny frames: a mask is a band of whole columns, so IoUs are easy by hand
 

@@ -115,7 +115,7 @@ def test_bad_results_in_memory_name_sequence_and_frame(results, match):
 
 def test_wrong_image_size_in_memory():
     from remots import masks
-    from remots.io.mots import Instance
+    from remots.io.instances import Instance
 
     big = Instance(0, 2001, 2, masks.encode(np.ones((5, 8), np.uint8))[0])
     with pytest.raises(MOTSFormatError, match="5x8, the images are 4x8"):

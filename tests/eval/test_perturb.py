@@ -5,7 +5,7 @@ import pytest
 
 from remots import masks
 from remots.eval.perturb import perturb_results
-from remots.io.mots import IGNORE, group_by_frame
+from remots.io.instances import IGNORE, group_by_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

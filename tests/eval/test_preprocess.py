@@ -57,7 +57,7 @@ def test_empty_runs_in_both_gt_and_results_are_refused():
     from pycocotools import mask as mask_utils
 
     from remots.errors import InputError
-    from remots.io.mots import Instance
+    from remots.io.instances import Instance
 
     rle = mask_utils.frPyObjects({"size": [4, 8], "counts": [4, 0, 4, 4, 20]}, 4, 8)
     mask = Instance(0, 2001, 2, rle)

@@ -7,7 +7,7 @@ import pytest
 from remots.eval import METRIC_NAMES, evaluate, evaluate_folder
 from remots.eval.perturb import perturb_results
 from remots.eval.reference import evaluate_with_trackeval, write_trackeval_layout
-from remots.io.mots import IGNORE
+from remots.io.instances import IGNORE
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

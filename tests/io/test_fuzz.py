@@ -12,6 +12,7 @@ from remots import masks
 from remots.errors import MOTSFormatError
 from remots.io import mots
 from remots.io.detections import read_detections_txt
+from remots.io.instances import Instance, sort_instances
 
 FUZZ = settings(
     max_examples=150,
@@ -83,7 +84,7 @@ def frames_of_masks(draw):
             m = labels == k
             if m.any() and rng.random() < 0.8:
                 cls = int(rng.choice([1, 2]))
-                instances.append(mots.Instance(t, cls * 1000 + k, cls, masks.encode(m)[0]))
+                instances.append(Instance(t, cls * 1000 + k, cls, masks.encode(m)[0]))
     return h, w, num_frames, instances
 
 
@@ -104,7 +105,7 @@ def test_valid_random_data_round_trips_txt_and_png(tmp_path, sample, frame_base)
     )
     from_png = mots.read_mots_png_dir(png_dir, frame_base=frame_base, num_frames=n)
     assert [(i.frame, i.obj_id, i.rle) for i in from_png] == [
-        (i.frame, i.obj_id, i.rle) for i in mots.sort_instances(instances)
+        (i.frame, i.obj_id, i.rle) for i in sort_instances(instances)
     ]
 
 

@@ -8,7 +8,8 @@ import pytest
 from remots import masks
 from remots.errors import InputError
 from remots.io import layouts
-from remots.io.mots import Instance, write_mots_txt
+from remots.io.instances import Instance
+from remots.io.mots import write_mots_txt
 
 
 def make_motschallenge_seq(root, name="SEQ-01", n=4, h=24, w=32):

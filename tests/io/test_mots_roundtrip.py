@@ -3,15 +3,16 @@
 import numpy as np
 
 from remots.io import mots
+from remots.io.instances import CAR, IGNORE, PEDESTRIAN, track_obj_id
 
 
 def test_kitti_counts_match_the_data_card(kitti_sequences):
     assert len(kitti_sequences) == 12
     classes = [i.class_id for s in kitti_sequences for i in s.gt]
-    assert classes.count(mots.CAR) == 18831
-    assert classes.count(mots.PEDESTRIAN) == 8068
+    assert classes.count(CAR) == 18831
+    assert classes.count(PEDESTRIAN) == 8068
     tracks = {
-        (s.name, i.obj_id) for s in kitti_sequences for i in s.gt if i.class_id != mots.IGNORE
+        (s.name, i.obj_id) for s in kitti_sequences for i in s.gt if i.class_id != IGNORE
     }
     assert len(tracks) == 530
     assert {s.image_size for s in kitti_sequences} == {
@@ -75,7 +76,7 @@ def test_id_map_round_trip_on_a_hand_made_frame():
 
 
 def test_track_obj_id_is_unique_and_keeps_the_class():
-    ids = [mots.track_obj_id(2, n) for n in range(2500)]
+    ids = [track_obj_id(2, n) for n in range(2500)]
     assert len(set(ids)) == 2500
     assert all(i // 1000 == 2 for i in ids[:999])
-    assert not set(ids) & {mots.track_obj_id(1, n) for n in range(2500)}
+    assert not set(ids) & {track_obj_id(1, n) for n in range(2500)}

@@ -189,7 +189,7 @@ def test_merge_stage_names_the_file_of_bad_short_tracklets(setup, kitti_cut):
 
 def test_results_from_tracks_numbers_by_first_frame_and_removes_overlaps():
     from remots import masks
-    from remots.io.mots import Instance
+    from remots.io.instances import Instance
     from remots.tracking.merge_stage import results_from_tracks
 
     def box(x0, x1):

@@ -9,7 +9,8 @@ import pytest
 
 from remots import masks
 from remots.errors import InputError
-from remots.io.mots import CAR, PEDESTRIAN, Instance, group_by_frame, read_mots_txt
+from remots.io.instances import CAR, PEDESTRIAN, Instance, group_by_frame
+from remots.io.mots import read_mots_txt
 from remots.tracking.short_term import (
     associate,
     short_term_cost,

@@ -5,7 +5,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from remots import masks
-from remots.mask_columns import (
+from remots.masks.columns import (
     MaskColumns,
     decode_rle_chunk,
     first_overlap,
