@@ -1,5 +1,5 @@
 """The configured data (``cfg.data``): generating the synthetic default on first use and loading
-the training and target splits as ``Sequence`` lists. The only module that reads ``cfg.data``."""
+the training and target splits as ``Video`` lists. The only module that reads ``cfg.data``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from remots.errors import ConfigError
-from remots.io.layouts import Sequence, load_sequences
+from remots.io.layouts import Video, load_sequences
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def ensure_data(data_cfg) -> Path:
     return root
 
 
-def load_split(data_cfg, split: str, *, with_gt: bool = True) -> list[Sequence]:
+def load_split(data_cfg, split: str, *, with_gt: bool = True) -> list[Video]:
     """Sequences of ``split``: ``"train"`` (GT triplets) or ``"target"`` (the videos refined)."""
     if split not in ("train", "target"):
         raise ValueError(f"split must be 'train' or 'target', not {split!r}")

@@ -64,8 +64,7 @@ from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_write_json, atomic_write_text
 from remots.io.detections import renumber, write_detections_txt
 from remots.io.instances import PEDESTRIAN, Instance, group_by_frame, sort_instances
-from remots.io.layouts import Sequence as MOTSSequence
-from remots.io.layouts import write_seqinfo, write_seqmap
+from remots.io.layouts import Video, write_seqinfo, write_seqmap
 from remots.io.mots import write_mots_txt
 
 log = logging.getLogger(__name__)
@@ -631,7 +630,7 @@ def _generate_into(folder: Path, params: dict) -> dict:
         stats = _generate_sequence(seq_dir, name, params, [params["seed"], code, index])
         per_sequence[name] = stats
         seqs_by_split[split].append(
-            MOTSSequence(name, params["num_frames"], params["height"], params["width"])
+            Video(name, params["num_frames"], params["height"], params["width"])
         )
     for split, _, _ in SPLITS:
         seqs = seqs_by_split[split]

@@ -6,7 +6,7 @@ Per sequence (``RunFolder.crops(key)`` / ``RunFolder.crop_index(key)``)::
     <key>.index.npy  int64 (N, 2) = (frame, obj_id) of each row
     <key>.json       how the crops were cut (size, mask_background), to tell a stale cache
 
-Frames are streamed with ``Sequence.iter_frames`` (each decoded once); training and embedding
+Frames are streamed with ``Video.iter_frames`` (each decoded once); training and embedding
 read the memory map and never decode a frame again.
 """
 

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from remots.io.instances import Instance
-from remots.io.layouts import Sequence as Video
+from remots.io.layouts import Video
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from remots.detection.base import Detector
 from remots.errors import ConfigError
 from remots.io.detections import read_coco_results, read_detections_txt, read_mots_as_detections
 from remots.io.instances import Instance
-from remots.io.layouts import Sequence as Video
+from remots.io.layouts import Video
 
 FORMATS = ("trackrcnn", "mots", "coco")
 

@@ -37,8 +37,7 @@ from remots.eval.preprocess import (
 )
 from remots.eval.result import EvalResult
 from remots.io.instances import CAR, CLASS_IDS, IGNORE, PEDESTRIAN, Instance, group_by_frame
-from remots.io.layouts import Sequence as MOTSSequence
-from remots.io.layouts import load_kitti_mots, load_motschallenge, read_seqmap
+from remots.io.layouts import Video, load_kitti_mots, load_motschallenge, read_seqmap
 from remots.io.mots import read_bytes, read_mots_txt
 from remots.io.mots_fast import parse_columns
 from remots.masks.columns import MaskColumns, first_overlap, frame_bounds
@@ -87,7 +86,7 @@ def summarize(res: Mapping[str, dict]) -> dict[str, float]:
 
 
 def evaluate(
-    gt: Sequence[MOTSSequence],
+    gt: Sequence[Video],
     results: Mapping[str, Sequence[Instance]],
     *,
     classes: Sequence[str] = ("pedestrian",),
@@ -154,7 +153,7 @@ def _evaluate_sequence(masks: SequenceMasks, classes, metric_classes, name: str)
 _GT_TABLE = "eval_gt_table"  # seq.extra key: the decoded GT, kept for repeated evaluations
 
 
-def gt_table(seq: MOTSSequence) -> MaskTable:
+def gt_table(seq: Video) -> MaskTable:
     """The sequence's ground truth decoded for evaluation, checked (RLE strings, no two masks of
     a frame sharing a pixel). Kept in ``seq.extra`` while ``seq.gt`` holds the same instances,
     so sweeps that evaluate many results against one ground truth decode it once."""
@@ -178,13 +177,13 @@ def gt_table(seq: MOTSSequence) -> MaskTable:
     return table
 
 
-def _image_size(seq: MOTSSequence, instances) -> tuple[int, int]:
+def _image_size(seq: Video, instances) -> tuple[int, int]:
     if seq.height:
         return seq.height, seq.width
     return (instances[0].height, instances[0].width) if instances else (1, 1)
 
 
-def _results_table(seq: MOTSSequence, tracker: list[Instance], path) -> MaskTable:
+def _results_table(seq: Video, tracker: list[Instance], path) -> MaskTable:
     height, width = _image_size(seq, tracker)
     try:
         return MaskTable.from_instances(
@@ -194,7 +193,7 @@ def _results_table(seq: MOTSSequence, tracker: list[Instance], path) -> MaskTabl
         _raise_invalid_rle(tracker, f"results of sequence {seq.name}", seq, path)
 
 
-def _raise_invalid_rle(instances, where: str, seq: MOTSSequence, path):
+def _raise_invalid_rle(instances, where: str, seq: Video, path):
     """Word an invalid RLE string: with the file's line when the file is known."""
     if path is not None:
         read_mots_txt(path, frame_base=seq.frame_base, allowed_classes=None, allow_overlap=True)
@@ -210,7 +209,7 @@ def _raise_invalid_rle(instances, where: str, seq: MOTSSequence, path):
     raise MOTSFormatError(f"{where}: a bad RLE string", path)
 
 
-def _raise_overlap(err: OverlapError, where: str, seq: MOTSSequence, path):
+def _raise_overlap(err: OverlapError, where: str, seq: Video, path):
     """Word two masks of a frame that share pixels: with the file's lines when it is known."""
     label = err.frame + seq.frame_base
     if path is not None:
@@ -269,7 +268,7 @@ def _check_options(classes, benchmark, missing) -> tuple[str, ...]:
     return classes
 
 
-def check_results(seq: MOTSSequence, instances: Sequence[Instance]) -> None:
+def check_results(seq: Video, instances: Sequence[Instance]) -> None:
     """Raise ``MOTSFormatError`` naming the sequence and frame if results break the rules the
     official evaluators assume: frames within the sequence, masks of the sequence's image size,
     class car or pedestrian, obj_ids unique within a frame. (Masks sharing pixels are found by
@@ -350,7 +349,7 @@ def evaluate_folder(
 
 
 def evaluate_results_folder(
-    gt: Sequence[MOTSSequence],
+    gt: Sequence[Video],
     results_dir: str | Path,
     *,
     classes: Sequence[str] = ("pedestrian",),
@@ -399,7 +398,7 @@ def _evaluate_results_dir(seqs, results_dir, *, gt_of, classes, benchmark, missi
     return _combine(raw, classes, metric_classes, benchmark)
 
 
-def _read_table(path: Path | None, seq: MOTSSequence, *, is_gt: bool):
+def _read_table(path: Path | None, seq: Video, *, is_gt: bool):
     """Read a MOTS txt file (ground truth or results of ``seq``; ``path`` None: no masks)
     straight into columns and a ``MaskTable``, checked as ``read_mots_txt`` checks it; returns
     ``(columns or None, table)``. The ground truth's first line gives the sequence's image size
@@ -448,7 +447,7 @@ def _read_table(path: Path | None, seq: MOTSSequence, *, is_gt: bool):
 
 
 def read_results_folder(
-    results_dir: str | Path, gt: Sequence[MOTSSequence], *, missing: str = "error"
+    results_dir: str | Path, gt: Sequence[Video], *, missing: str = "error"
 ) -> tuple[dict[str, list[Instance]], dict[str, Path]]:
     """Read ``<results_dir>/<seq>.txt`` for each GT sequence, checked against it (frames,
     image size, classes car/pedestrian, unique ids; overlaps are found by ``evaluate``).
@@ -489,7 +488,7 @@ def load_gt(
     layout: str,
     sequences: Sequence[str] | None = None,
     seqmap: str | Path | None = None,
-) -> list[MOTSSequence]:
+) -> list[Video]:
     """Sequences of a GT folder with their ground truth, checked as ``read_mots_txt`` checks
     it; the decoded masks are kept for ``evaluate`` and ``evaluate_results_folder``."""
     seqs = _gt_sequences(gt_root, layout, sequences, seqmap)
@@ -515,7 +514,7 @@ def load_gt(
     return seqs
 
 
-def _gt_sequences(gt_root, layout, sequences, seqmap) -> list[MOTSSequence]:
+def _gt_sequences(gt_root, layout, sequences, seqmap) -> list[Video]:
     """The sequences of a GT folder, their ground truth not read yet (``gt_path`` set)."""
     if layout not in BENCHMARKS:
         raise ConfigError(f"unknown GT layout {layout!r} (expected one of {BENCHMARKS})")
@@ -529,7 +528,7 @@ def _gt_sequences(gt_root, layout, sequences, seqmap) -> list[MOTSSequence]:
     return _kitti_sequences(gt_root, sequences, seqmap)
 
 
-def _kitti_sequences(root: Path, sequences, seqmap) -> list[MOTSSequence]:
+def _kitti_sequences(root: Path, sequences, seqmap) -> list[Video]:
     """KITTI MOTS sequences without their GT read yet: from the images when there are some,
     else length from the seqmap (or the GT's last frame) and size from the GT's first mask."""
     try:
@@ -560,7 +559,7 @@ def _kitti_sequences(root: Path, sequences, seqmap) -> list[MOTSSequence]:
             if num_frames <= 0:
                 raise InputError("cannot tell the sequence's length (no seqmap, empty GT)", gt_path)
         out.append(
-            MOTSSequence(
+            Video(
                 name=name,
                 num_frames=num_frames,
                 height=0,

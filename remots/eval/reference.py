@@ -18,8 +18,7 @@ from pathlib import Path
 from remots.eval.metrics import _check_options, summarize
 from remots.eval.result import EvalResult
 from remots.io.instances import Instance
-from remots.io.layouts import Sequence as MOTSSequence
-from remots.io.layouts import format_seqinfo, write_seqmap
+from remots.io.layouts import Video, format_seqinfo, write_seqmap
 from remots.io.mots import write_mots_txt
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ TRACKER_NAME = "remots"
 
 
 def write_trackeval_layout(
-    gt: Sequence[MOTSSequence],
+    gt: Sequence[Video],
     results: Mapping[str, Sequence[Instance]],
     root: str | Path,
     *,
@@ -72,7 +71,7 @@ def write_trackeval_layout(
     return config
 
 
-def _with_base(seq: MOTSSequence, base: int) -> MOTSSequence:
+def _with_base(seq: Video, base: int) -> Video:
     from dataclasses import replace
 
     return replace(seq, frame_base=base)
@@ -143,7 +142,7 @@ def run_trackeval(
 
 
 def evaluate_with_trackeval(
-    gt: Sequence[MOTSSequence],
+    gt: Sequence[Video],
     results: Mapping[str, Sequence[Instance]],
     workdir: str | Path,
     *,

@@ -4,14 +4,14 @@ MOTSChallenge: ``<root>/<seq>/{img1/*.jpg, gt/gt.txt, seqinfo.ini}``, frames 1-b
 KITTI MOTS: ``<root>/image_02/<seq>/*.png``, ``<root>/instances_txt/<seq>.txt``,
 ``<root>/seqmaps/*.seqmap``, frames 0-based.
 
-Every loader returns ``Sequence`` objects; frames are 0-based indices in memory and the file
-numbering is kept in ``Sequence.frame_base``.
+Every loader returns ``Video`` objects; frames are 0-based indices in memory and the file
+numbering is kept in ``Video.frame_base``.
 """
 
 from __future__ import annotations
 
 import configparser
-from collections.abc import Sequence as Seq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 @dataclass
-class Sequence:
+class Video:
     """One video: its frames, and its ground truth when it has one.
 
     ``frame_paths`` (image files, in frame order) or ``video_path`` gives the pixels.
@@ -186,7 +186,7 @@ def read_seqmap(path: str | Path) -> list[tuple[str, int, int]]:
     return out
 
 
-def write_seqmap(path: str | Path, sequences: Seq[Sequence], style: str = "kitti") -> Path:
+def write_seqmap(path: str | Path, sequences: Sequence[Video], style: str = "kitti") -> Path:
     """Write a seqmap: ``kitti`` (``seq empty first last``) or ``motchallenge`` (``name`` list)."""
     if style == "kitti":
         text = "".join(
@@ -222,7 +222,7 @@ def _image_size(path: Path) -> tuple[int, int]:
     return int(img.shape[0]), int(img.shape[1])
 
 
-def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) -> Sequence:
+def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) -> Video:
     """Load ``<seq_dir>/{seqinfo.ini, img1/, gt/gt.txt}`` (frames 1-based)."""
     seq_dir = Path(seq_dir)
     info = read_seqinfo(seq_dir / "seqinfo.ini")
@@ -231,7 +231,7 @@ def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) ->
         raise InputError(f"seqLength is {n}: the sequence is empty", seq_dir / "seqinfo.ini")
     im_dir = seq_dir / info["imDir"]
     frame_paths = [im_dir / f"{t + 1:06d}{info['imExt']}" for t in range(n)]
-    seq = Sequence(
+    seq = Video(
         name=seq_dir.name,
         num_frames=n,
         height=info["imHeight"],
@@ -249,8 +249,8 @@ def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) ->
 
 
 def load_motschallenge(
-    root: str | Path, *, sequences: Seq[str] | None = None, with_gt: bool = True
-) -> list[Sequence]:
+    root: str | Path, *, sequences: Sequence[str] | None = None, with_gt: bool = True
+) -> list[Video]:
     """Every ``<root>/<seq>`` holding a ``seqinfo.ini``, or the named ``sequences``, by name."""
     root = Path(root)
     if not root.is_dir():
@@ -268,13 +268,13 @@ def load_motschallenge(
 def load_kitti_mots(
     root: str | Path,
     *,
-    sequences: Seq[str] | None = None,
+    sequences: Sequence[str] | None = None,
     seqmap: str | Path | None = None,
     image_dir: str = "image_02",
     instances_dir: str = "instances_txt",
     with_gt: bool = True,
     fps: float = 10.0,
-) -> list[Sequence]:
+) -> list[Video]:
     """KITTI MOTS layout (frames 0-based). Sequences come from ``sequences``, else the seqmap,
     else ``image_02/``, else ``instances_txt/``. Without images the frame count and size come
     from the seqmap and the GT (enough for evaluation)."""
@@ -324,7 +324,7 @@ def load_kitti_mots(
                 img_folder,
             )
         out.append(
-            Sequence(
+            Video(
                 name=name,
                 num_frames=n,
                 height=height,
@@ -340,14 +340,12 @@ def load_kitti_mots(
     return out
 
 
-def load_frame_folder(
-    folder: str | Path, *, name: str | None = None, fps: float = 30.0
-) -> Sequence:
+def load_frame_folder(folder: str | Path, *, name: str | None = None, fps: float = 30.0) -> Video:
     """A plain folder of frames (ordered by file name), no ground truth."""
     folder = Path(folder)
     frames = list_frames(folder)
     height, width = _image_size(frames[0])
-    return Sequence(
+    return Video(
         name=name or folder.name,
         num_frames=len(frames),
         height=height,
@@ -358,7 +356,7 @@ def load_frame_folder(
     )
 
 
-def load_video(path: str | Path, *, name: str | None = None) -> Sequence:
+def load_video(path: str | Path, *, name: str | None = None) -> Video:
     """A video file, decoded with OpenCV; no ground truth."""
     path = Path(path)
     if not path.is_file():
@@ -375,7 +373,7 @@ def load_video(path: str | Path, *, name: str | None = None) -> Sequence:
         cap.release()
     if n <= 0 or width <= 0 or height <= 0:
         raise InputError("the video has no frames", path)
-    return Sequence(
+    return Video(
         name=name or path.stem,
         num_frames=n,
         height=height,
@@ -390,10 +388,10 @@ def load_sequences(
     layout: str,
     root: str | Path,
     *,
-    sequences: Seq[str] | None = None,
+    sequences: Sequence[str] | None = None,
     with_gt: bool = True,
     **kwargs,
-) -> list[Sequence]:
+) -> list[Video]:
     """Dispatch on ``layout``: ``motschallenge``, ``kitti_mots``, ``frames`` or ``video``."""
     if layout == "motschallenge":
         return load_motschallenge(root, sequences=sequences, with_gt=with_gt)

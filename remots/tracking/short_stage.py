@@ -31,7 +31,7 @@ from remots.artifacts import RunFolder
 from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_write_json
 from remots.io.instances import CLASS_NAMES, Instance, group_by_frame
-from remots.io.layouts import Sequence
+from remots.io.layouts import Video
 from remots.io.mots import write_mots_txt
 from remots.tracking.short_term import (
     obj_id_of_tracklets,
@@ -102,7 +102,7 @@ def theta_short_per_class(
 SEED_POLICIES = ("split", "keep")
 
 
-def read_seeds(run: RunFolder, seq: Sequence, num_detections: int) -> np.ndarray | None:
+def read_seeds(run: RunFolder, seq: Video, num_detections: int) -> np.ndarray | None:
     """The input track id of each detection (refine mode with ``detector.keep_ids``), or None
     when the detect stage wrote no seeds for ``seq``."""
     path = run.detection_seeds(seq.name)
@@ -127,7 +127,7 @@ def _flow_settings(flow_cfg) -> tuple[str, dict]:
     return method, flow
 
 
-def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_features) -> dict:
+def short_sequence(cfg: DictConfig, run: RunFolder, seq: Video, ensure_features) -> dict:
     """Short tracklets (and the IoU-only baseline) of one sequence; returns the metadata."""
     from remots.io.detections import read_detections_txt
 
@@ -270,7 +270,7 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
     return meta
 
 
-def _outputs_exist(run: RunFolder, seq: Sequence, cfg: DictConfig) -> bool:
+def _outputs_exist(run: RunFolder, seq: Video, cfg: DictConfig) -> bool:
     paths = [run.short_tracklets(seq.name), run.short_meta(seq.name)]
     baseline = cfg.tracker.get("baseline")
     if baseline is not None and baseline.get("enabled", True):

@@ -222,7 +222,7 @@ def track_short(
 
     Args:
         frames_iter: ``(t, frame (H, W, 3) BGR)`` for t = 0, 1, ... in order (as
-            ``Sequence.iter_frames()`` yields); may be None when ``use_flow`` is False.
+            ``Video.iter_frames()`` yields); may be None when ``use_flow`` is False.
         detections_by_frame: per frame, its detections; detection ``d`` is row ``d.obj_id`` of
             ``features`` and of the result.
         features: ``(N, D)`` appearance features (None when ``use_appearance`` is False).

@@ -5,7 +5,7 @@ import pytest
 from remots import masks
 from remots.artifacts import RunFolder
 from remots.data.crops import GREY, build_crop_cache, cut_crop, ensure_crop_cache
-from remots.io.layouts import Sequence, load_motschallenge
+from remots.io.layouts import Video, load_motschallenge
 
 
 def test_cut_crop_of_a_rectangle_is_its_colour():
@@ -80,7 +80,7 @@ def test_crops_of_real_mot17_frames_at_full_resolution(shared_data, tmp_path):
         seq_dir = next(p for p in (shared_data / "mot17_mini_frames").iterdir() if p.is_dir())
     paths = sorted((seq_dir / "img1").glob("*.jpg"))
     h, w = cv2.imread(str(paths[0])).shape[:2]
-    seq = Sequence(name=seq_dir.name, num_frames=len(paths), height=h, width=w, frame_paths=paths)
+    seq = Video(name=seq_dir.name, num_frames=len(paths), height=h, width=w, frame_paths=paths)
     first = int(paths[0].stem)
     inst = []
     from remots.io.instances import Instance

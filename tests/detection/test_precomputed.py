@@ -12,12 +12,12 @@ from remots.detection.precomputed import PrecomputedDetections
 from remots.errors import ConfigError, MOTSFormatError
 from remots.io.detections import detections_to_coco_results, write_detections_txt
 from remots.io.instances import Instance
-from remots.io.layouts import Sequence
+from remots.io.layouts import Video
 from remots.io.mots import write_mots_txt
 
 
-def tiny_sequence(seq_dir, frame_base=1) -> Sequence:
-    return Sequence(
+def tiny_sequence(seq_dir, frame_base=1) -> Video:
+    return Video(
         name="seqA",
         num_frames=3,
         height=6,
@@ -79,7 +79,7 @@ def test_coco_results_json_image_id_is_the_frame_number(tmp_path):
 def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ConfigError, match="format"):
         PrecomputedDetections(path="x", format="yolo")
-    video = Sequence(name="v", num_frames=2, height=4, width=4)  # no seq_dir
+    video = Video(name="v", num_frames=2, height=4, width=4)  # no seq_dir
     with pytest.raises(ConfigError, match="seq_dir"):
         PrecomputedDetections(path="{seq_dir}/det/det.txt")(video)
     with pytest.raises(ConfigError, match="placeholder"):

@@ -11,9 +11,7 @@ def test_kitti_counts_match_the_data_card(kitti_sequences):
     classes = [i.class_id for s in kitti_sequences for i in s.gt]
     assert classes.count(CAR) == 18831
     assert classes.count(PEDESTRIAN) == 8068
-    tracks = {
-        (s.name, i.obj_id) for s in kitti_sequences for i in s.gt if i.class_id != IGNORE
-    }
+    tracks = {(s.name, i.obj_id) for s in kitti_sequences for i in s.gt if i.class_id != IGNORE}
     assert len(tracks) == 530
     assert {s.image_size for s in kitti_sequences} == {
         (375, 1242),
