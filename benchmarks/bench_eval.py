@@ -56,7 +56,7 @@ def _one(which: str, workdir: Path, sequences: list[str]) -> None:
     import trackeval  # noqa: F401  (imports are not timed, for both)
 
     from remots.eval import evaluate_folder, evaluate_results_folder, load_gt
-    from remots.eval.reference import run_trackeval
+    from tests.support.reference import run_trackeval
 
     tracker_dir = workdir / "trackers" / "remots" / "data"
     seqmap = workdir / "seqmap.txt"
@@ -109,9 +109,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from remots.eval.perturb import perturb_results
     from remots.io.layouts import load_kitti_mots, write_seqmap
     from remots.io.mots import write_mots_txt
+    from tests.support.perturb import perturb_results
 
     sequences = load_kitti_mots(KITTI, seqmap=SEQMAP, sequences=args.sequences)
     names = [s.name for s in sequences]

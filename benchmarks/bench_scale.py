@@ -67,8 +67,9 @@ def render_sequence(num_frames: int, num_objects: int, height: int, width: int, 
 
 
 def run_one(num_frames: int, num_objects: int, height: int, width: int) -> dict:
+    from remots.io.detections import Detections
     from remots.tracking.merge import merge_tracklets
-    from remots.tracking.short_term import track_short
+    from remots.tracking.short_term import ShortTermParams, track_short
 
     t0 = time.perf_counter()
     detections_by_frame, frames, n = render_sequence(num_frames, num_objects, height, width)
@@ -79,20 +80,13 @@ def run_one(num_frames: int, num_objects: int, height: int, width: int) -> dict:
     rss_render = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     t0 = time.perf_counter()
-    tracklet_of_detection = track_short(
-        frames(),
-        detections_by_frame,
-        features,
-        flow_method="dis",
-        theta_short=None,
-        use_appearance=True,
-    )
+    detections = Detections.from_instances(d for f in detections_by_frame for d in f)
+    tracklet_of_detection = track_short(detections, features, ShortTermParams(), frames())
     t_short = time.perf_counter() - t0
     rss_short = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # cut the tracklets every 25 frames, as occlusions and misses do, so the merge has work
-    frames_of = np.array([d.frame for f in detections_by_frame for d in f])
-    classes = np.array([d.class_id for f in detections_by_frame for d in f])
+    frames_of, classes = detections.frames, detections.classes
     pieces = tracklet_of_detection * 1000 + frames_of // 25
     _, tracklets = np.unique(pieces, return_inverse=True)
     t0 = time.perf_counter()

@@ -26,7 +26,7 @@ from remots import masks
 from remots.eval import evaluate
 from remots.io.instances import PEDESTRIAN, track_obj_id
 from remots.io.layouts import load_motschallenge
-from remots.synthetic import generate_dataset, stats_table
+from remots.synthetic import SyntheticParams, generate_dataset, stats_table
 
 
 def iou_only_tracks(frames_gt, *, iou_threshold: float = 0.3):
@@ -71,7 +71,7 @@ def main() -> None:
     for label, knobs in sizes:
         root = out / ("default" if not knobs else "large")
         start, cpu_start = time.perf_counter(), time.process_time()
-        s = generate_dataset(root, seed=args.seed, **knobs)
+        s = generate_dataset(root, SyntheticParams(seed=args.seed, **knobs))
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         frames = sum(v["frames"] for v in s["splits"].values())
         print(f"{label:<44}{frames:>8}{wall:>9.2f}{cpu:>9.2f}{1000 * cpu / frames:>14.1f}")

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
-from remots.artifacts import RunFolder  # noqa: E402
 from remots.io.atomic import atomic_write_json  # noqa: E402
 from remots.io.instances import IGNORE, group_by_frame  # noqa: E402
+from remots.io.run_folder import RunFolder  # noqa: E402
 
 log = logging.getLogger("measure_encoder_phases")
 
@@ -99,32 +99,22 @@ def main() -> None:
 
     from hydra import compose, initialize_config_dir
 
-    from remots.datasets import load_split
-    from remots.models.embedding import ensure_features
     from remots.models.retrieval import (
         retrieval_metrics,
         sample_evaluation_triplets,
         triplet_accuracy,
     )
-    from remots.training import run_inter, run_intra, target_detections
+    from remots.stages import embed, train
+    from remots.stages.videos import target_videos
 
     run_dir = Path(args.run_dir).resolve()
     overrides = [f"paths.run_dir={run_dir}", *args.overrides]
     if args.toy:
-        from remots.synthetic import generate_dataset
+        from remots.synthetic import SyntheticParams, generate_dataset
 
         toy_root = run_dir / "toy_data"
         if not (toy_root / "COMPLETE").is_file():
-            generate_dataset(
-                toy_root,
-                seed=0,
-                num_train=2,
-                num_target=2,
-                num_frames=80,
-                height=270,
-                width=480,
-                num_objects=8,
-            )
+            generate_dataset(toy_root, SyntheticParams())
         overrides = [f"data.root={toy_root}", "data.generator=null", "data.name=toy", *overrides]
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[*overrides, "stage=intra"])
@@ -133,7 +123,7 @@ def main() -> None:
     rng = np.random.default_rng(cfg.seed)
     record = run_dir / "stand_ins.json"  # what earlier runs of this script stood in for
     stand_ins = json.loads(record.read_text()) if record.is_file() else []
-    targets = load_split(cfg.data, "target", with_gt=True)
+    targets = target_videos(cfg, with_gt=True)
     if not all(run.detections(s.name).is_file() for s in targets):
         from remots.io.detections import write_detections_txt
         from remots.synthetic import detections_from_gt
@@ -144,7 +134,7 @@ def main() -> None:
                 [g for g in seq.gt if g.class_id != IGNORE], rng=rng, drop=args.drop
             )
             write_detections_txt(run.detections(seq.name), dets, frame_base=seq.frame_base)
-    detections = {s.name: target_detections(cfg, run, s) for s in targets}
+    detections = {s.name: run.read_detections(s).instances() for s in targets}
     if not all(run.short_meta(s.name).is_file() for s in targets):
         stand_ins.append("short tracklets = IoU linking, cut every 10 frames")
         for seq in targets:
@@ -168,17 +158,19 @@ def main() -> None:
 
     timings = {}
     t0 = time.perf_counter()
-    run_intra(cfg)
+    train.intra(cfg, run)
     timings["intra"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    run_inter(cfg_inter)
+    train.inter(cfg_inter, run)
     timings["inter"] = time.perf_counter() - t0
 
     rows = []
     for phase in ("untrained", "intra", "inter"):
         feats, ids, frames, groups = [], [], [], []
+        for _ in embed.embed(cfg, run, targets, phase):
+            pass
         for g, seq in enumerate(targets):
-            f = ensure_features(cfg, run, phase, seq, detections[seq.name])
+            f = np.load(run.features(phase, seq.name))
             keep = identity[seq.name] >= 0
             feats.append(f[keep])
             ids.append(identity[seq.name][keep])

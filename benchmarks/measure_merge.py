@@ -26,7 +26,6 @@ and Identity metric classes directly (mask IoU similarity, without MOTS ignore-r
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from pathlib import Path
@@ -38,8 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
+from remots.io.detections import Detections  # noqa: E402
 from remots.io.instances import CLASS_NAMES, IGNORE, Instance  # noqa: E402
-from remots.tracking.merge_stage import merge_short_tracklets, results_from_tracks  # noqa: E402
+from remots.tracking.merge import MergeParams, merge_short_tracklets  # noqa: E402
+from remots.tracking.tracks import results_from_tracks  # noqa: E402
 
 log = logging.getLogger("measure_merge")
 METRICS = ("IDF1", "HOTA", "IDSW")
@@ -187,17 +188,14 @@ def measure(sequences, inputs, *, classes, benchmark, theta_t, theta_merge, meth
     thetas = {}
     for seq in sequences:
         detections, tracklet, features = inputs[seq.name]
-        frames = np.array([d.frame for d in detections])
-        variants["short tracklets"][seq.name] = results_from_tracks(detections, tracklet)[0]
+        columns = Detections.from_instances(detections)
+        frames = columns.frames
+        variants["short tracklets"][seq.name] = results_from_tracks(columns, tracklet)[0]
+        params = MergeParams(
+            theta_t=theta_t, theta_merge=theta_merge, method=method, max_pairs=200_000
+        )
         result = merge_short_tracklets(
-            detections,
-            tracklet,
-            features,
-            theta_t=theta_t,
-            theta_merge=theta_merge,
-            method=method,
-            rng=np.random.default_rng(0),
-            max_pairs=200_000,
+            columns, tracklet, features, params, rng=np.random.default_rng(0)
         )
         thetas[seq.name] = result.theta_merge
         variants["merged (ReMOTS)"][seq.name] = (
@@ -206,7 +204,7 @@ def measure(sequences, inputs, *, classes, benchmark, theta_t, theta_merge, meth
         gt_id = gt_identity_of_detections(detections, seq.gt)
         oracle = oracle_track_of_tracklet(tracklet, frames, gt_id)
         track = np.where(tracklet >= 0, oracle[np.maximum(tracklet, 0)], -1)
-        variants["oracle merge (GT)"][seq.name] = results_from_tracks(detections, track)[0]
+        variants["oracle merge (GT)"][seq.name] = results_from_tracks(columns, track)[0]
     rows = []
     for variant, tracks in variants.items():
         scores = evaluate_tracks(sequences, tracks, classes, benchmark)
@@ -323,33 +321,24 @@ def main() -> None:
 
     from hydra import compose, initialize_config_dir
 
-    from remots.artifacts import RunFolder
-    from remots.datasets import load_split
-    from remots.io.detections import read_detections_txt
     from remots.io.mots import read_mots_txt
-    from remots.tracking.merge_stage import read_tracklet_of_detection
-
-    # written in parallel by the encoder engineer (features/<phase>/<seq>.npy, computed if absent)
-    ensure_features = importlib.import_module("remots.models.embedding").ensure_features
+    from remots.io.run_folder import RunFolder
+    from remots.stages.embed import read_features
+    from remots.stages.videos import target_videos
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="track", overrides=["stage=merge", *args.overrides])
     run = RunFolder(cfg.paths.run_dir)
-    sequences = load_split(cfg.data, "target", with_gt=True)
+    sequences = target_videos(cfg, with_gt=True)
     inputs, merged = {}, {}
     for seq in sequences:
         if seq.gt is None:
             raise SystemExit(f"sequence {seq.name} has no GT: nothing to measure against")
-        dets = read_detections_txt(
-            run.detections(seq.name),
-            frame_base=seq.frame_base,
-            num_frames=seq.num_frames,
-            image_size=seq.image_size,
-        )
-        tracklet = read_tracklet_of_detection(run.short_meta(seq.name), len(dets))
-        tracklet = np.where([d.class_id in set(cfg.data.classes) for d in dets], tracklet, -1)
-        features = ensure_features(cfg, run, cfg.merge.features, seq, dets)
-        inputs[seq.name] = (dets, tracklet, np.asarray(features))
+        dets = run.read_detections(seq)
+        tracklet = run.read_tracklet_of_detection(seq, len(dets))
+        tracklet = np.where(np.isin(dets.classes, list(cfg.data.classes)), tracklet, -1)
+        features = read_features(cfg, run, seq, cfg.merge.features, len(dets), "embed_merge")
+        inputs[seq.name] = (dets.instances(), tracklet, features)
         if run.results(seq.name).is_file():
             merged[seq.name] = read_mots_txt(
                 run.results(seq.name),

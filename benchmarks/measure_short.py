@@ -53,11 +53,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
-from remots.io.detections import read_detections_txt, write_detections_txt  # noqa: E402
+from remots.io.detections import (  # noqa: E402
+    Detections,
+    read_detections_txt,
+    write_detections_txt,
+)
 from remots.io.instances import CAR, IGNORE, PEDESTRIAN, Instance, group_by_frame  # noqa: E402
 from remots.io.layouts import load_motschallenge, write_seqinfo  # noqa: E402
 from remots.io.mots import write_mots_txt  # noqa: E402
-from remots.tracking.short_term import track_short  # noqa: E402
+from remots.tracking.short_term import ShortTermParams, track_short  # noqa: E402
 from remots.tracking.thresholds import estimate_theta_short, intra_frame_similarities  # noqa: E402
 
 log = logging.getLogger("measure_short")
@@ -137,7 +141,7 @@ def detections_of(seq, *, drop: float, seed: int) -> list[Instance]:
             write_detections_txt(det_path, [g.with_(score=1.0) for g in kept], frame_base=1)
     return read_detections_txt(
         det_path, frame_base=1, num_frames=seq.num_frames, image_size=seq.image_size
-    )
+    ).instances()
 
 
 def match_to_gt(seq, detections) -> np.ndarray:
@@ -284,9 +288,9 @@ def main(argv=None) -> None:
     if args.root is not None:
         root = args.root
     elif args.synthetic is not None:
-        from remots.synthetic import generate_dataset
+        from remots.synthetic import SyntheticParams, generate_dataset
 
-        generate_dataset(root=str(args.synthetic), seed=args.seed)
+        generate_dataset(args.synthetic, SyntheticParams(seed=args.seed))
         root = args.synthetic / "test"
     else:
         kitti = ROOT.parent / "shared" / "data" / "kitti_mots_train"
@@ -304,7 +308,7 @@ def main(argv=None) -> None:
                 frame_base=seq.frame_base,
                 num_frames=seq.num_frames,
                 image_size=seq.image_size,
-            )
+            ).instances()
             feats = np.load(args.run / "features" / args.phase / f"{seq.name}.npy")
             gt_id = match_to_gt(seq, dets)
         else:
@@ -345,15 +349,17 @@ def main(argv=None) -> None:
         hota, ident = trackeval.metrics.HOTA(quiet), trackeval.metrics.Identity(quiet)
         for seq, dets, gt_id, feats, theta in prepared:
             start = time.perf_counter()
-            tracklets = track_short(
-                seq.iter_frames() if method else None,
-                group_by_frame(dets, seq.num_frames),
-                feats,
-                flow_method=method,
+            params = ShortTermParams(
                 theta_short=None if no_gate else theta,
                 use_appearance=bool(use_appearance),
-                use_flow=method is not None,
-                flow_kwargs=flow_kwargs,
+                flow_method=method,
+                flow_kwargs=flow_kwargs or {},
+            )
+            tracklets = track_short(
+                Detections.from_instances(dets),
+                feats,
+                params,
+                seq.iter_frames() if method else None,
             )
             seconds += time.perf_counter() - start
             frames += seq.num_frames

@@ -1,10 +1,13 @@
-"""Entry-point plumbing shared by train.py and track.py: logging, seeding, stage dispatch, and
-turning remots' own errors into a clear message instead of a traceback."""
+"""Entry-point plumbing shared by train.py and track.py: the config checked before anything runs,
+the stage dispatched through the pipeline, and remots' own errors (bad input, bad config) turned
+into one line on stderr and exit code 2 instead of a traceback."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Callable
 
 from omegaconf import DictConfig
 
@@ -12,43 +15,58 @@ from remots.errors import RemotsError
 
 log = logging.getLogger(__name__)
 
-# Single stages that write into the run folder; `all` locks the folder itself (remots.pipeline).
-PER_RUN_STAGES = ("detect", "intra", "short", "inter", "merge", "eval")
-
 
 def run_stage(cfg: DictConfig):
-    """Call the function named by ``cfg.stage.fn`` with the whole config.
+    """Run ``cfg.stage.name``: ``generate``, one stage of the chain, or ``all``.
 
-    Returns what the stage returns (a metric value for sweeps, or None). A ``RemotsError`` is
-    logged as one line and ends the process with exit code 2.
+    Returns what the stage returns (a metric value for sweeps, or None).
     """
-    from hydra.utils import get_method
+    from remots import config, pipeline
+    from remots.stages.generate import generate
 
     try:
-        fn = get_method(cfg.stage.fn)
-    except Exception as err:  # hydra wraps import errors in its own types
-        log.error("stage %s: cannot import %s: %s", cfg.stage.name, cfg.stage.fn, err)
-        sys.exit(2)
-    try:
-        if cfg.stage.name in PER_RUN_STAGES:
-            from remots.runlock import run_folder_lock
-
-            sequences = cfg.data.get("sequences")
-            with run_folder_lock(
-                cfg.paths.run_dir, cfg.stage.name, list(sequences) if sequences else None
-            ):
-                return fn(cfg)
-        return fn(cfg)
+        config.validate(cfg)
+        name = cfg.stage.name
+        if name == "generate":
+            return generate(cfg)
+        if name == "all":
+            return pipeline.run_chain(cfg)
+        return pipeline.run_stages(cfg, [name]).get("value")
     except RemotsError as err:
-        log.error("%s", err)
-        print(f"remots: error: {err}", file=sys.stderr)
+        fail(err)
+
+
+def fail(err: Exception) -> None:
+    log.error("%s", err)
+    print(f"remots: error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(task: Callable[[], None]) -> None:
+    """Run a ``@hydra.main`` task; a config that does not compose (an unknown key, a value of
+    the wrong type, an unknown option) is one line naming the key, exit code 2."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let composition errors reach this handler
+    try:
+        task()
+    except (HydraException, OmegaConfBaseException) as err:
+        cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+        print(f"remots: config error: {_one_line(cause)}", file=sys.stderr)
         sys.exit(2)
+
+
+def _one_line(err: Exception) -> str:
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), None)
+    head = lines[0] if lines else type(err).__name__
+    return f"{key}: {head}" if key else head
 
 
 def console_main() -> None:
     """The ``remots`` console script: ``remots STAGE [overrides...]`` == ``track.py stage=STAGE``
     (``train.py`` for the training stages intra and inter)."""
-    import os
     import runpy
     from pathlib import Path
 
@@ -56,8 +74,8 @@ def console_main() -> None:
     args = sys.argv[1:]
     if not args or args[0].startswith("-") or "=" in args[0]:
         print(
-            "usage: remots STAGE [hydra overrides...]   (stages: generate detect intra short "
-            "inter merge eval all)",
+            "usage: remots STAGE [hydra overrides...]   (stages: generate detect intra "
+            "embed_short short inter embed_merge merge eval report all)",
             file=sys.stderr,
         )
         sys.exit(2)

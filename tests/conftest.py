@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import remots.config  # noqa: F401  (registers the config schemas for compose())
+
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
@@ -35,11 +37,10 @@ def kitti_sequences(kitti_root):
 def small_synthetic(tmp_path_factory) -> Path:
     """A small synthetic dataset, generated once per session: 1 training + 1 target video of
     12 frames at 60x90, 6 walkers all visible from the start, no pillars."""
-    from remots.synthetic import generate_dataset
+    from remots.synthetic import SyntheticParams, generate_dataset
 
     root = tmp_path_factory.mktemp("small_synthetic")
-    generate_dataset(
-        root,
+    params = SyntheticParams(
         num_train=1,
         num_target=1,
         num_frames=12,
@@ -49,20 +50,20 @@ def small_synthetic(tmp_path_factory) -> Path:
         entry_fraction=0.0,
         num_occluders=0,
     )
+    generate_dataset(root, params)
     return root
 
 
 @pytest.fixture(scope="session")
 def small_crop_caches(tmp_path_factory, small_synthetic):
     """Crop caches (32x16) of the GT masks of ``small_synthetic``'s training and target video."""
-    from remots.artifacts import RunFolder
     from remots.data.crops import ensure_crop_cache
     from remots.io.layouts import load_motschallenge
 
-    run = RunFolder(tmp_path_factory.mktemp("small_crops"))
+    folder = tmp_path_factory.mktemp("small_crops")
     train = load_motschallenge(small_synthetic / "train")[0]
     target = load_motschallenge(small_synthetic / "test")[0]
     return (
-        ensure_crop_cache(run, "train", train, train.gt, size=(32, 16), progress=False),
-        ensure_crop_cache(run, "target", target, target.gt, size=(32, 16), progress=False),
+        ensure_crop_cache(folder / "train.npy", train, train.gt, size=(32, 16), progress=False),
+        ensure_crop_cache(folder / "target.npy", target, target.gt, size=(32, 16), progress=False),
     )

@@ -73,10 +73,11 @@ def test_typical_overrides(overrides, tmp_path):
         assert str(node).lower() == value.lower()
 
 
-def test_stage_functions_are_importable():
-    from hydra.utils import get_method
+def test_every_stage_config_names_a_stage_of_the_pipeline():
+    from remots import pipeline
 
     for stage in options("stage"):
         cfg = OmegaConf.load(CONF / "stage" / f"{stage}.yaml")
         assert cfg.name == stage
-        assert callable(get_method(cfg.fn)), cfg.fn
+        assert stage in (*pipeline.STAGE_NAMES, "all", "generate")
+    assert set(pipeline.STAGE_NAMES) <= set(options("stage"))

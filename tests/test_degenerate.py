@@ -3,6 +3,7 @@ clear line: an empty sequence, a sequence of one frame, a single object, an obje
 frame only, detections that all fall under the score threshold; a missing data folder, a missing
 detections file, NaN features."""
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from remots.io.detections import write_detections_txt
 from remots.io.instances import Instance
 from remots.io.layouts import write_seqinfo
 from remots.io.mots import read_mots_txt, write_mots_txt
-from remots.synthetic import generate_dataset
+from remots.synthetic import SyntheticParams, generate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 H, W = 90, 160
@@ -63,7 +64,8 @@ def degenerate_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("degenerate")
     data = tmp / "data"
     # training videos (GT triplets) from the tiny synthetic generator; its target video too
-    generate_dataset(data, seed=0, num_train=1, num_target=1, num_frames=30, num_objects=5)
+    params = SyntheticParams(num_train=1, num_target=1, num_frames=30, num_objects=5)
+    generate_dataset(data, params)
     (data / "COMPLETE").unlink()  # now a hand-extended dataset, not a generated one
     write_seq(data, "EMPTY", 5, {})
     write_seq(data, "ONEFRAME", 1, {2001: {0: (20, 30)}, 2002: {0: (90, 30)}})
@@ -83,10 +85,10 @@ def degenerate_run(tmp_path_factory):
                 "data.train_split=train",
                 "data.target_split=test",
                 "detector=synthetic",
-                "stage.overlays.max_frames=3",
+                "report.overlays.max_frames=3",
             ],
         )
-    pipeline.run_all(cfg)
+    pipeline.run_chain(cfg)
     return tmp / "out" / cfg.run_name, data
 
 
@@ -163,18 +165,17 @@ def test_missing_detections_file_is_named(degenerate_run, tmp_path):
 
 
 def test_nan_features_are_refused_naming_the_file(degenerate_run):
-    from remots.artifacts import RunFolder
-    from remots.models.embedding import ensure_features
+    from remots.io.layouts import load_motschallenge_sequence
+    from remots.io.run_folder import RunFolder
 
     run_dir, data = degenerate_run
     run = RunFolder(run_dir)
-    from remots.io.layouts import load_motschallenge_sequence
-
-    seq = load_motschallenge_sequence(data / "test" / "SINGLE")
+    video = load_motschallenge_sequence(data / "test" / "SINGLE")
     path = run.features("inter", "SINGLE")
     features = np.load(path)
     features[3, 0] = np.nan
     np.save(path, features)
+    source = json.loads(run.features_source("inter", "SINGLE").read_text())
     with pytest.raises(InputError, match=r"NaN or infinite .*row 3") as info:
-        ensure_features(None, run, "inter", seq, list(range(len(features))))
+        run.read_features("inter", video, len(features), source=source, remedy="")
     assert str(path) in str(info.value)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from remots import pipeline
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_GLOBS = (
     "results/*.txt",
@@ -70,9 +72,9 @@ def uninterrupted(tmp_path_factory):
 def test_chain_writes_every_artifact_and_the_table(uninterrupted):
     run_dir = uninterrupted["run_dir"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert set(manifest["stages"]) == {"detect", "intra", "short", "inter", "merge", "eval"}
-    assert manifest["pending"] is None
-    for rel in manifest["stages"]["merge"]["outputs"]:
+    assert set(manifest["stages"]) == set(pipeline.STAGE_NAMES)
+    assert manifest["pending"] == {}
+    for rel in manifest["stages"]["merge"]["sequences"]["SYN-TEST-01"]:
         assert (run_dir / rel).is_file(), rel
     assert (run_dir / "checkpoints" / "intra.ckpt").is_file()
     assert (run_dir / "checkpoints" / "inter.ckpt").is_file()
@@ -101,19 +103,20 @@ def test_rerun_skips_every_stage_and_changes_nothing(uninterrupted, tmp_path):
     tmp = run_dir.parent.parent
     out = subprocess.run(chain(tmp), env=env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.count("up to date, skipped") + out.stderr.count("up to date, skipped") == 6
+    skipped = out.stdout.count("up to date, skipped") + out.stderr.count("up to date, skipped")
+    assert skipped == len(pipeline.STAGE_NAMES)
     assert results_of(run_dir) == uninterrupted["results"]
 
 
 KILL_AFTER_FIRST_MERGE = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import remots.tracking.merge_stage as m
-original = m.merge_one_sequence
-def merge_then_die(*args, **kwargs):
-    out = original(*args, **kwargs)
-    os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of the merge stage
-m.merge_one_sequence = merge_then_die
+import remots.stages.merge as m
+original = m.atomic_write_json
+def write_then_die(*args, **kwargs):
+    original(*args, **kwargs)  # the merge record, the last file of a sequence
+    os.kill(os.getpid(), signal.SIGKILL)  # killed before the pipeline records the sequence
+m.atomic_write_json = write_then_die
 sys.argv = {argv!r}
 import runpy
 runpy.run_path({track!r}, run_name="__main__")
@@ -138,7 +141,8 @@ def test_sigkill_during_training_and_merging_then_rerun_gives_identical_results(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["pending"]["stage"] == "intra" and "intra" not in manifest["stages"]
+    assert "intra" in manifest["pending"]
+    assert "seconds" not in manifest["stages"].get("intra", {})
     # 2. rerun, killed by SIGKILL right after the merge stage wrote its first sequence
     script = tmp / "kill_in_merge.py"
     argv = chain(tmp)[1:]
@@ -150,8 +154,9 @@ def test_sigkill_during_training_and_merging_then_rerun_gives_identical_results(
     )
     assert out.returncode == -signal.SIGKILL, out.stderr[-3000:]
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["pending"]["stage"] == "merge"
-    assert set(manifest["stages"]) == {"detect", "intra", "short", "inter"}
+    assert "merge" in manifest["pending"]
+    assert manifest["stages"]["merge"]["sequences"] == {}
+    assert set(manifest["stages"]) == set(pipeline.STAGE_NAMES[:7])
     # 3. rerun to the end: byte-identical to the uninterrupted run
     out = subprocess.run(chain(tmp), env=env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

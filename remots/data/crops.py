@@ -1,9 +1,10 @@
 """The crop cache: every mask of a sequence cut once into a fixed-size RGB crop.
 
-Per sequence (``RunFolder.crops(key)`` / ``RunFolder.crop_index(key)``)::
+Per sequence (in the run folder, ``crops/<seq>.npy`` and ``crops/train-<seq>.npy``)::
 
     <key>.npy        uint8 (N, H, W, 3) RGB crops, row k = instances[k], opened memory-mapped
-    <key>.index.npy  int64 (N, 2) = (frame, obj_id) of each row
+    <key>.index.npy  int64 (N, 2) = (frame, obj_id) of each row (for detections obj_id is the
+                     row itself)
     <key>.json       how the crops were cut (size, mask_background), to tell a stale cache
 
 Frames are streamed with ``Video.iter_frames`` (each decoded once); training and embedding
@@ -160,8 +161,7 @@ def open_crop_cache(crops_path: str | Path, index_path: str | Path) -> CropCache
 
 
 def ensure_crop_cache(
-    run,
-    key: str,
+    crops_path: str | Path,
     seq,
     instances: list[Instance],
     *,
@@ -169,10 +169,11 @@ def ensure_crop_cache(
     mask_background: bool = False,
     progress: bool = True,
 ) -> CropCache:
-    """The cache ``run.crops(key)``, reused when it exists and matches ``instances`` (same rows
-    (frame, obj_id), crop size and masking), else (re)built. ``key`` is the sequence name for target
-    videos and ``"train-" + name`` for GT crops of training videos."""
-    crops_path, index_path = run.crops(key), run.crop_index(key)
+    """The cache at ``crops_path`` (and its index ``<name>.index.npy`` beside it), reused when it
+    exists and matches ``instances`` (same rows (frame, obj_id), crop size and masking), else
+    (re)built."""
+    crops_path = Path(crops_path)
+    index_path = index_path_of(crops_path)
     want = np.array([(i.frame, i.obj_id) for i in instances], np.int64).reshape(-1, 2)
     if crops_path.is_file() and index_path.is_file():
         cache = open_crop_cache(crops_path, index_path)
@@ -195,3 +196,8 @@ def ensure_crop_cache(
         mask_background=mask_background,
         progress=progress,
     )
+
+
+def index_path_of(crops_path: Path) -> Path:
+    """``<name>.index.npy`` beside ``<name>.npy``."""
+    return crops_path.with_suffix(".index.npy")

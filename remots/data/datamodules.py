@@ -1,7 +1,7 @@
 """DataModules of the two training phases: triplets from crop caches, mixed training-set : target
 (paper: 1:1), seeded and sharded by rank.
 
-The stage functions (``remots.training``) build the crop caches and the labels; this module only
+The training stages (``remots.stages.train``) build the crop caches and the labels; this module only
 turns them into batches.
 """
 

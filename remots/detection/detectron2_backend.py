@@ -16,7 +16,7 @@ import numpy as np
 
 from remots import masks
 from remots.detection.base import FrameDetector
-from remots.detection.torchvision_backend import resolve_device
+from remots.devices import resolve_device
 from remots.errors import ConfigError
 from remots.io.instances import CAR, PEDESTRIAN, Instance
 

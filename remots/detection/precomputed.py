@@ -62,7 +62,7 @@ class PrecomputedDetections(Detector):
         path = self.file_of(seq)
         common = {"frame_base": seq.frame_base, "num_frames": seq.num_frames}
         if self.format == "trackrcnn":
-            return read_detections_txt(path, image_size=seq.image_size, **common)
+            return read_detections_txt(path, image_size=seq.image_size, **common).instances()
         if self.format == "mots":
             return read_mots_as_detections(
                 path, image_size=seq.image_size, keep_ids=self.keep_ids, **common

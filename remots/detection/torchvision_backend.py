@@ -19,6 +19,7 @@ import torch
 
 from remots import masks
 from remots.detection.base import FrameDetector
+from remots.devices import resolve_device
 from remots.errors import ConfigError
 from remots.io.detections import COCO_TO_MOTS
 from remots.io.instances import Instance
@@ -29,13 +30,6 @@ MODELS = (
     "maskrcnn_resnet50_fpn",
     "maskrcnn_resnet50_fpn_v2",
 )
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; anything else is passed to torch."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class TorchvisionMaskRCNN(FrameDetector):

@@ -3,7 +3,7 @@
 ``evaluate(gt, results, ...)`` on in-memory sequences and instances, ``evaluate_folder`` on a
 GT folder and a results folder, ``evaluate_results_folder`` on in-memory ground truth and a
 results folder; all return an ``EvalResult``. ``python track.py stage=eval`` is
-``remots.eval.stage.run_eval``.
+``remots.stages.evaluate``.
 """
 
 from remots.eval.metrics import (

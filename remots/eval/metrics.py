@@ -114,7 +114,7 @@ def evaluate(
     Returns:
         ``EvalResult`` with per-sequence and combined metrics for each class.
     """
-    classes = _check_options(classes, benchmark, missing)
+    classes = check_options(classes, benchmark, missing)
     extra = sorted(set(results) - {seq.name for seq in gt})
     if extra:
         log.warning("results for sequences not in the ground truth are ignored: %s", extra)
@@ -251,7 +251,9 @@ def _combine(raw: dict, classes, metric_classes, benchmark) -> EvalResult:
     )
 
 
-def _check_options(classes, benchmark, missing) -> tuple[str, ...]:
+def check_options(classes, benchmark, missing) -> tuple[str, ...]:
+    """The evaluated class names, lower case, after checking the benchmark, the classes it
+    evaluates and the missing-results policy; a ConfigError names what is wrong."""
     if benchmark not in BENCHMARKS:
         raise ConfigError(f"unknown benchmark {benchmark!r} (expected one of {BENCHMARKS})")
     if missing not in ("error", "empty"):
@@ -337,7 +339,7 @@ def evaluate_folder(
     if layout not in BENCHMARKS:
         raise ConfigError(f"unknown GT layout {layout!r} (expected one of {BENCHMARKS})")
     benchmark = benchmark or layout
-    classes = _check_options(classes, benchmark, missing)
+    classes = check_options(classes, benchmark, missing)
     return _evaluate_results_dir(
         _gt_sequences(gt_root, layout, sequences, seqmap),
         results_dir,
@@ -361,7 +363,7 @@ def evaluate_results_folder(
     results file read straight into decoded masks. Sweeps and the pipeline's eval stage, which
     hold the ground truth, go this way; the ground truth's decoded masks are kept with it
     (``gt_table``)."""
-    classes = _check_options(classes, benchmark, missing)
+    classes = check_options(classes, benchmark, missing)
     for seq in gt:
         if seq.gt is None:
             raise InputError(f"sequence {seq.name} has no ground truth to evaluate against")

@@ -7,7 +7,6 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from remots.artifacts import RunFolder
 from remots.io.atomic import atomic_write_json, atomic_write_text
 
 # The metrics reported, in table order, named as MOTS papers and TrackEval's MOTS output name them.
@@ -84,22 +83,10 @@ class EvalResult:
             writer.writerow({k: _csv_value(v) for k, v in row.items()})
         return buf.getvalue()
 
-    def save(
-        self, target: str | Path | RunFolder | tuple[str | Path, str | Path]
-    ) -> tuple[Path, Path]:
-        """Write ``metrics.json`` and ``metrics.csv`` atomically.
-
-        ``target``: a run folder (``RunFolder`` or its path), or a ``(json_path, csv_path)``
-        pair. Returns the two paths written.
-        """
-        if isinstance(target, tuple):
-            json_path, csv_path = (Path(p) for p in target)
-        else:
-            run = target if isinstance(target, RunFolder) else RunFolder(target)
-            json_path, csv_path = run.metrics_json(), run.metrics_csv()
+    def save(self, json_path: str | Path, csv_path: str | Path) -> None:
+        """Write the metrics as JSON (``to_dict``) and CSV (``to_csv``), atomically."""
         atomic_write_json(json_path, self.to_dict())
         atomic_write_text(csv_path, self.to_csv())
-        return json_path, csv_path
 
 
 def _table_line(name: str, metrics: dict, width: int) -> str:

@@ -10,8 +10,10 @@ sequence's ``frame_base``. Masks of one frame may overlap (fusion removes that).
 COCO-results JSON (``image_id``, ``category_id``, ``score``, ``segmentation``) and MOTS txt
 (score 1, ids dropped).
 
-In memory a detection is an ``Instance`` whose ``obj_id`` is its running index in the sequence
-(0, 1, 2, ... in frame order), so every detection has a stable key ``(sequence, obj_id)``.
+In memory the fused detections of a sequence are ``Detections``: columns in which detection k is
+row k (of the file, of the crop cache and of the appearance features). Raw detections, before
+fusion, are ``Instance`` lists whose ``obj_id`` is the input's own id (another tracker's track id
+in refine mode, else a running index that only keeps their order stable).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,30 +36,105 @@ from remots.io.mots import read_mots_txt, read_text_lines
 COCO_TO_MOTS = {1: PEDESTRIAN, 3: CAR}
 
 
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """The detections of one sequence as columns; detection k is row k of every field.
+
+    frames: ``(N,)`` int64 0-based frame indices, non-decreasing as written.
+    classes: ``(N,)`` int64 MOTS class ids.
+    scores: ``(N,)`` float64 confidences in [0, 1].
+    rles: N pycocotools RLE dicts of the sequence's image size.
+
+    The row is the detection's key everywhere downstream: row k of the crop cache, of the
+    appearance features and of ``tracklet_of_detection``.
+    """
+
+    frames: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray
+    rles: list
+
+    def __post_init__(self):
+        n = len(self.rles)
+        for name in ("frames", "classes", "scores"):
+            if np.shape(getattr(self, name)) != (n,):
+                raise ValueError(f"Detections.{name} must have one entry per mask ({n})")
+
+    @classmethod
+    def from_instances(cls, instances: Iterable[Instance]) -> Detections:
+        """Columns of ``instances`` in their order (their ``obj_id`` is not kept)."""
+        instances = list(instances)
+        return cls(
+            frames=np.array([i.frame for i in instances], np.int64),
+            classes=np.array([i.class_id for i in instances], np.int64),
+            scores=np.array([i.score for i in instances], np.float64),
+            rles=[i.rle for i in instances],
+        )
+
+    def __len__(self) -> int:
+        return len(self.rles)
+
+    def subset(self, rows) -> Detections:
+        """The detections at ``rows`` (an index array or a boolean mask), in that order."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, int)
+        return Detections(
+            self.frames[rows], self.classes[rows], self.scores[rows], [self.rles[k] for k in rows]
+        )
+
+    def rows_by_frame(self, num_frames: int | None = None) -> list[np.ndarray]:
+        """Per frame 0 .. num_frames-1 (default: the last frame with a detection), the rows of its
+        detections in row order."""
+        if num_frames is None:
+            num_frames = int(self.frames.max()) + 1 if len(self) else 0
+        order = np.argsort(self.frames, kind="stable")
+        bounds = np.searchsorted(self.frames[order], np.arange(num_frames + 1))
+        return [order[bounds[t] : bounds[t + 1]] for t in range(num_frames)]
+
+    def instances(self, obj_ids: Sequence[int] | np.ndarray | None = None) -> list[Instance]:
+        """Row k as an ``Instance`` with ``obj_id = obj_ids[k]`` (default: k, a running index
+        as raw detections carry)."""
+        ids = range(len(self)) if obj_ids is None else obj_ids
+        return [
+            Instance(int(t), int(i), int(c), rle, float(s))
+            for t, i, c, rle, s in zip(
+                self.frames, ids, self.classes, self.rles, self.scores, strict=True
+            )
+        ]
+
+
+def order_detections(raw: Iterable[Instance]) -> tuple[Detections, list[int]]:
+    """Fused detections in the order they are written, by (frame, -score, input id), and the
+    input id (``obj_id``) of each row: another tracker's track id in refine mode with seeds."""
+    ordered = sorted(raw, key=lambda d: (d.frame, -d.score, d.obj_id))
+    return Detections.from_instances(ordered), [d.obj_id for d in ordered]
+
+
 def renumber(detections: Iterable[Instance]) -> list[Instance]:
-    """Order detections by (frame, -score) and give them running ``obj_id`` 0, 1, 2, ..."""
-    return renumber_keeping_ids(detections)[0]
-
-
-def renumber_keeping_ids(detections: Iterable[Instance]) -> tuple[list[Instance], list[int]]:
-    """``renumber``, and the ``obj_id`` each renumbered detection had before (in refine mode with
-    seeds, the other tracker's track id)."""
-    ordered = sorted(detections, key=lambda d: (d.frame, -d.score, d.obj_id))
-    return [d.with_(obj_id=k) for k, d in enumerate(ordered)], [d.obj_id for d in ordered]
+    """Raw detections ordered by (frame, -score) with running ``obj_id`` 0, 1, 2, ..."""
+    return order_detections(detections)[0].instances()
 
 
 def write_detections_txt(
-    path: str | Path, detections: Iterable[Instance], *, frame_base: int
+    path: str | Path, detections: Detections | Iterable[Instance], *, frame_base: int
 ) -> None:
-    """Write detections in the TrackR-CNN text format, atomically."""
-    detections = list(detections)
-    boxes = masks.bbox([d.rle for d in detections])
+    """Write detections (rows in order) in the TrackR-CNN text format, atomically."""
+    if not isinstance(detections, Detections):
+        detections = Detections.from_instances(detections)
+    boxes = masks.bbox(detections.rles)
+    rows = zip(
+        detections.frames,
+        detections.scores,
+        detections.classes,
+        detections.rles,
+        boxes,
+        strict=True,
+    )
     with atomic_open(path, "w", encoding="ascii", newline="\n") as f:
-        for d, (x, y, w, h) in zip(detections, boxes, strict=True):
-            height, width = d.rle["size"]
+        for t, score, class_id, rle, (x, y, w, h) in rows:
+            height, width = rle["size"]
             f.write(
-                f"{d.frame + frame_base} {x:.1f} {y:.1f} {x + w:.1f} {y + h:.1f} "
-                f"{d.score!r} {d.class_id} {height} {width} {masks.rle_to_string(d.rle)}\n"
+                f"{t + frame_base} {x:.1f} {y:.1f} {x + w:.1f} {y + h:.1f} "
+                f"{float(score)!r} {class_id} {height} {width} {masks.rle_to_string(rle)}\n"
             )
 
 
@@ -67,8 +145,9 @@ def read_detections_txt(
     num_frames: int | None = None,
     image_size: tuple[int, int] | None = None,
     allowed_classes: Sequence[int] | None = (CAR, PEDESTRIAN),
-) -> list[Instance]:
-    """Read TrackR-CNN-style detections (``frame x1 y1 x2 y2 score class h w rle``)."""
+) -> Detections:
+    """Read TrackR-CNN-style detections (``frame x1 y1 x2 y2 score class h w rle``); row k of
+    the result is the k-th mask line."""
     path = Path(path)
     out: list[Instance] = []
     size = tuple(image_size) if image_size is not None else None
@@ -117,7 +196,7 @@ def read_detections_txt(
         except (ValueError, UnicodeError) as err:
             raise MOTSFormatError(f"bad RLE: {err}", path, lineno) from None
         out.append(Instance(t, len(out), class_id, rle, score))
-    return out
+    return Detections.from_instances(out)
 
 
 def read_mots_as_detections(
@@ -228,7 +307,3 @@ def detections_to_coco_results(detections: Iterable[Instance], frame_base: int =
         }
         for d in detections
     ]
-
-
-def scores(detections: Sequence[Instance]) -> np.ndarray:
-    return np.array([d.score for d in detections], np.float64)

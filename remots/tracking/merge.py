@@ -44,9 +44,18 @@ against it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from remots.io.detections import Detections
+from remots.io.instances import Instance
+from remots.tracking.thresholds import (
+    estimate_theta_merge,
+    intra_tracklet_similarities,
+    pairwise_similarities_within,
+)
+from remots.tracking.tracks import results_from_tracks
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +251,38 @@ def tracklet_frame_gaps(
 # ----------------------------------------------------------------------------- Eq. (3)
 
 
+@dataclass(frozen=True)
+class LongTermDistance:
+    """W_long of Eq. (3) between the short tracklets of a sequence, kept as its two factors.
+
+    The clustering updates the appearance term (centroid linkage) and the temporal terms (union
+    of frame sets) separately, so that a pair too far apart in time becomes admissible when one
+    side grows towards the other; ``matrix()`` puts them together as Eq. (3) writes them.
+
+    appearance: ``(K, K)`` mean pairwise cosine distance between the tracklets' observations
+        (inf on the diagonal, between classes and for tracklets without observations).
+    gaps: ``(K, K)`` smallest frame distance ``Distance(Pi_k1, Pi_k2)``, 0 for a shared frame,
+        capped at ``theta_t + 1``.
+    n_obs: ``(K,)`` observations per tracklet.
+    theta_t: the largest admissible gap in frames.
+    """
+
+    appearance: np.ndarray
+    gaps: np.ndarray
+    n_obs: np.ndarray
+    theta_t: int
+
+    def matrix(self) -> np.ndarray:
+        """W_long, ``(K, K)`` float64: the appearance distance where ``1 <= gap <= theta_t``, inf
+        elsewhere (a shared frame, a gap over theta_t, k1 == k2, another class)."""
+        admissible = (self.gaps >= 1) & (self.gaps <= self.theta_t)
+        return np.where(admissible, self.appearance, np.inf)
+
+
 def long_term_distance(
     features, tracklet_of_detection, frames, classes, *, theta_t: int = 15, num_tracklets=None
-) -> np.ndarray:
-    """W_long of Eq. (3) between short tracklets, ``(K, K)`` float64.
+) -> LongTermDistance:
+    """W_long of Eq. (3) between short tracklets.
 
     Mean pairwise cosine distance between the two tracklets' observations; inf for k1 == k2,
     for a temporal gap over ``theta_t`` frames, for any shared frame, and (ours) for tracklets
@@ -259,13 +296,12 @@ def long_term_distance(
         theta_t: the largest admissible gap in frames (paper: 15).
         num_tracklets: K, when some trailing tracklet ids have no detection.
     """
-    appearance, _ = tracklet_appearance_distance(
-        features, tracklet_of_detection, classes, num_tracklets=num_tracklets
-    )
+    obs = _observations(features, tracklet_of_detection, frames, classes, num_tracklets)
+    appearance, n_obs = _appearance_distance(obs)
     gaps = tracklet_frame_gaps(
-        tracklet_of_detection, frames, num_tracklets=len(appearance), cap=theta_t + 1
+        obs.tracklet, obs.frames, num_tracklets=obs.num_tracklets, cap=theta_t + 1
     )
-    return np.where((gaps >= 1) & (gaps <= theta_t), appearance, np.inf)
+    return LongTermDistance(appearance, gaps, n_obs, int(theta_t))
 
 
 # ----------------------------------------------------------------------------- clustering
@@ -390,78 +426,172 @@ def merge_tracklets(
         ``track_of_tracklet (K,)`` int64: long-track label 0..M-1 of each tracklet (numbered by
         smallest member tracklet), -1 for a tracklet with no detection.
     """
-    obs = _observations(features, tracklet_of_detection, frames, classes, num_tracklets)
-    k = obs.num_tracklets
-    appearance, n_obs = _appearance_distance(obs)
-    gaps = tracklet_frame_gaps(obs.tracklet, obs.frames, num_tracklets=k, cap=theta_t + 1)
-    root, merges = constrained_centroid_linkage(
-        appearance, gaps, n_obs, theta_t=theta_t, cut=1.0 - float(theta_merge), copy=False
+    w_long = long_term_distance(
+        features,
+        tracklet_of_detection,
+        frames,
+        classes,
+        theta_t=theta_t,
+        num_tracklets=num_tracklets,
     )
-    labels = canonical_labels(root, n_obs)
-    log.debug("merged %d tracklets into %d tracks (%d merges)", k, labels.max() + 1, len(merges))
+    root, merges = constrained_centroid_linkage(
+        w_long.appearance,
+        w_long.gaps,
+        w_long.n_obs,
+        theta_t=theta_t,
+        cut=1.0 - float(theta_merge),
+        copy=False,
+    )
+    labels = canonical_labels(root, w_long.n_obs)
+    log.debug(
+        "merged %d tracklets into %d tracks (%d merges)", len(root), labels.max() + 1, len(merges)
+    )
     return (labels, merges) if return_merges else labels
 
 
-def merge_tracklets_bruteforce(
-    features,
-    tracklet_of_detection,
-    frames,
-    classes,
-    *,
-    theta_merge: float,
-    theta_t: int = 15,
-    num_tracklets: int | None = None,
-) -> np.ndarray:
-    """Slow literal reference of ``merge_tracklets`` (for tests; O(K^3 N^2)).
+# ----------------------------------------------------------------------------- one sequence
 
-    Keeps each cluster as its list of observations and frame set, recomputes every pair's mean
-    pairwise cosine distance and temporal distance from scratch at every step, and merges the
-    closest admissible pair (ties: smallest representatives) while it is <= 1 - theta_merge.
+
+@dataclass
+class MergeResult:
+    """What merging one sequence produced (frames 0-based)."""
+
+    results: list[Instance]  # final tracks, canonical order (frame, obj_id)
+    track_of_tracklet: np.ndarray  # (K,) long-track label of each short tracklet, -1 if empty
+    obj_id_of_track: dict[int, int]  # long-track label -> written obj_id
+    theta_merge: float
+    theta_merge_source: str  # "override" or "estimated (<method>)"
+    merges: list[tuple[int, int, float]]
+    intra_frame_sims: np.ndarray = field(repr=False)
+    intra_tracklet_sims: np.ndarray = field(repr=False)
+
+
+def intra_frame_groups(frames: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Group id per detection for the intra-frame histogram: one group per (frame, class), so
+    that the different-object pairs are the ones the merge could confuse (same class)."""
+    frames, classes = np.asarray(frames, np.int64), np.asarray(classes, np.int64)
+    if len(frames) == 0:
+        return frames
+    return frames * (int(classes.max()) + 1) + classes
+
+
+@dataclass(frozen=True)
+class MergeParams:
+    """How one sequence's short tracklets are merged (section 2.5).
+
+    theta_t: largest gap in frames one join may span (paper: 15).
+    theta_merge: the similarity threshold; None estimates it (``method``) from the intra-frame and
+        intra-tracklet similarities of the sequence (Fig. 5).
+    method: ``estimate_theta_merge``'s method.
+    max_pairs: subsample each Fig. 5 histogram to this many pairs (None: all).
     """
-    obs = _observations(features, tracklet_of_detection, frames, classes, num_tracklets)
-    f, tracklet, fr, cls, k = (
-        obs.unit_features(),
-        obs.tracklet,
-        obs.frames,
-        obs.classes,
-        obs.num_tracklets,
+
+    theta_t: int = 15
+    theta_merge: float | None = None
+    method: str = "min_error"
+    max_pairs: int | None = None
+
+
+def fig5_similarities(
+    features, detections: Detections, tracklet_of_detection, *, max_pairs=None, rng=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two histograms of Fig. 5 over the detections in a tracklet: intra-frame similarities
+    (pairs of one class in one frame: different objects the merge could confuse) and
+    intra-tracklet similarities (pairs in one short tracklet: the same object)."""
+    tracklet = np.asarray(tracklet_of_detection, dtype=np.int64)
+    frame_groups = intra_frame_groups(detections.frames, detections.classes)
+    groups = np.where(tracklet >= 0, frame_groups, -1)
+    rng = np.random.default_rng(0) if rng is None else rng
+    intra_frame = pairwise_similarities_within(features, groups, max_pairs=max_pairs, rng=rng)
+    intra_tracklet = intra_tracklet_similarities(features, tracklet, max_pairs=max_pairs, rng=rng)
+    return intra_frame, intra_tracklet
+
+
+def choose_theta_merge(
+    intra_frame: np.ndarray, intra_tracklet: np.ndarray, params: MergeParams
+) -> tuple[float, str]:
+    """theta_merge and where it came from: ``params.theta_merge`` when set, else estimated from
+    the Fig. 5 histograms; when one is empty (an empty sequence, one object per frame, tracklets of
+    one mask each) no boundary can be read from the data and nothing is merged (theta 1)."""
+    if params.theta_merge is not None:
+        return float(params.theta_merge), "override"
+    if len(intra_frame) == 0 or len(intra_tracklet) == 0:
+        log.warning(
+            "cannot estimate theta_merge from %d intra-frame and %d intra-tracklet "
+            "similarity pairs: no merging (set merge.theta_merge to merge anyway)",
+            len(intra_frame),
+            len(intra_tracklet),
+        )
+        return 1.0, "no estimate (too few similarity pairs): no merging"
+    theta = estimate_theta_merge(intra_frame, intra_tracklet, method=params.method)
+    return float(theta), f"estimated ({params.method})"
+
+
+def _check_one_detection_per_frame(tracklet: np.ndarray, frames: np.ndarray) -> None:
+    in_tracklet = tracklet >= 0
+    pairs = np.stack([tracklet[in_tracklet], frames[in_tracklet]], axis=1)
+    _, first, counts = np.unique(pairs, axis=0, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        k, t = pairs[first[np.argmax(counts > 1)]]
+        raise ValueError(f"short tracklet {k} has two detections in frame index {t}")
+
+
+def merge_short_tracklets(
+    detections: Detections,
+    tracklet_of_detection,
+    features,
+    params: MergeParams,
+    *,
+    rng: np.random.Generator | None = None,
+) -> MergeResult:
+    """Merge the short tracklets of one sequence into long tracks (section 2.5): theta_merge
+    from the Fig. 5 histograms, clustering on Eq. (3) (``merge_tracklets``), MOTS results.
+
+    Args:
+        detections: the sequence's detections; row k is detection k.
+        tracklet_of_detection: ``(N,)`` short tracklet of each detection, -1 for none (left out
+            of the results).
+        features: ``(N, D)`` appearance features, row k of detection k.
+        params: theta_t, theta_merge (or how to estimate it), histogram sampling.
+        rng: draws the histogram samples (seed 0 when None).
+
+    Raises:
+        ValueError: a tracklet with two detections in one frame, or with two classes.
+    """
+    tracklet = np.asarray(tracklet_of_detection, dtype=np.int64)
+    features = np.asarray(features)
+    if len(tracklet) != len(detections) or len(features) != len(detections):
+        raise ValueError(
+            f"{len(detections)} detections but {len(tracklet)} tracklet ids and "
+            f"{len(features)} features"
+        )
+    _check_one_detection_per_frame(tracklet, detections.frames)
+    intra_frame, intra_tracklet = fig5_similarities(
+        features, detections, tracklet, max_pairs=params.max_pairs, rng=rng
     )
-    _tracklet_classes(obs)  # the same error for a tracklet with two classes
-    clusters: dict[int, dict] = {}
-    for t in range(k):
-        idx = np.flatnonzero(tracklet == t)
-        if len(idx):
-            clusters[t] = {
-                "members": [t],
-                "features": [f[i] for i in idx],
-                "frames": {int(x) for x in fr[idx]},
-                "class": int(cls[idx[0]]),
-            }
-    cut = 1.0 - float(theta_merge)
-    while True:
-        best = None
-        keys = sorted(clusters)
-        for p_i, p in enumerate(keys):
-            for q in keys[p_i + 1 :]:
-                cp, cq = clusters[p], clusters[q]
-                if cp["class"] != cq["class"] or cp["frames"] & cq["frames"]:
-                    continue
-                gap = min(abs(x - y) for x in cp["frames"] for y in cq["frames"])
-                if gap > theta_t:
-                    continue
-                dist = float(
-                    np.mean([1.0 - float(u @ v) for u in cp["features"] for v in cq["features"]])
-                )
-                if best is None or dist < best[0]:
-                    best = (dist, p, q)
-        if best is None or best[0] > cut:
-            break
-        _, p, q = best
-        absorbed = clusters.pop(q)
-        clusters[p]["members"] += absorbed["members"]
-        clusters[p]["features"] += absorbed["features"]
-        clusters[p]["frames"] |= absorbed["frames"]
-    labels = np.full(k, -1, np.int64)
-    for label, p in enumerate(sorted(clusters)):
-        labels[clusters[p]["members"]] = label
-    return labels
+    theta_merge, source = choose_theta_merge(intra_frame, intra_tracklet, params)
+    k = int(tracklet.max()) + 1 if (tracklet >= 0).any() else 0
+    track_of_tracklet, merges = np.zeros(0, np.int64), []
+    if k:
+        track_of_tracklet, merges = merge_tracklets(
+            features,
+            tracklet,
+            detections.frames,
+            detections.classes,
+            theta_merge=theta_merge,
+            theta_t=params.theta_t,
+            num_tracklets=k,
+            return_merges=True,
+        )
+    track = np.where(tracklet >= 0, track_of_tracklet[np.maximum(tracklet, 0)], -1)
+    results, obj_id_of_track = results_from_tracks(detections, track)
+    return MergeResult(
+        results=results,
+        track_of_tracklet=track_of_tracklet,
+        obj_id_of_track=obj_id_of_track,
+        theta_merge=theta_merge,
+        theta_merge_source=source,
+        merges=merges,
+        intra_frame_sims=intra_frame,
+        intra_tracklet_sims=intra_tracklet,
+    )

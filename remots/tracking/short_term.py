@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from remots import masks
-from remots.io.instances import Instance
+from remots.io.detections import Detections
 from remots.tracking.flow import compute_flow, warp_masks
 
 log = logging.getLogger(__name__)
@@ -139,79 +140,95 @@ def associate(w_short: np.ndarray) -> list[tuple[int, int]]:
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if finite[i, j]]
 
 
+@dataclass(frozen=True)
+class ShortTermParams:
+    """How the short-term tracker builds ``W_short`` (Eq. 1-2) between adjacent frames.
+
+    theta_short: Eq. (2)'s gate, a float or ``{class_id: float}`` (a class mapped to None, or
+        missing, has no gate); None: no gate.
+    use_appearance: False weighs an edge by ``1 - IoU`` instead of the cosine distance (the IoU
+        tracker; no Eq. 2).
+    flow_method: ``"dis"`` / ``"farneback"`` warps the masks of t-1 to t before the IoU;
+        ``"none"`` (or None) compares the unwarped masks.
+    flow_kwargs: keyword arguments of ``compute_flow`` (``downscale``, ``preset``, ...).
+    min_iou: edges with ``IoU <= min_iou`` are infinite (0 is Eq. 1).
+    progress: a tqdm bar over the frames.
+    """
+
+    theta_short: float | Mapping[int, float | None] | None = None
+    use_appearance: bool = True
+    flow_method: str | None = "dis"
+    flow_kwargs: Mapping = field(default_factory=dict)
+    min_iou: float = 0.0
+    progress: bool = False
+
+    @property
+    def use_flow(self) -> bool:
+        return self.flow_method not in (None, "none")
+
+
 def _costs_of_adjacent_frames(
-    frames_iter,
-    detections_by_frame: Sequence[Sequence[Instance]],
+    frames: Iterable[tuple[int, np.ndarray]] | None,
+    detections: Detections,
     features: np.ndarray | None,
+    params: ShortTermParams,
     *,
-    flow_method: str | None,
-    theta_short,
-    use_appearance: bool,
-    use_flow: bool,
-    min_iou: float,
-    flow_kwargs: Mapping | None,
-    progress: bool,
     desc: str,
     costs: bool = True,
 ):
     """The frame loop of the short-term tracker: yields ``(prev, curr, w_short)`` for t = 0, 1, ...
-    with ``W_short`` (Eq. (1)-(2)) between the masks of frame t-1, warped to t with the flow of
-    (frame t, frame t-1), and those of frame t; None where either frame has no mask, or for every
-    frame when ``costs`` is False. Two frames are held in memory at a time."""
-    if use_flow and frames_iter is None:
-        raise ValueError("use_flow needs frames_iter")
-    n = max((d.obj_id for frame in detections_by_frame for d in frame), default=-1) + 1
-    if use_appearance and (features is None or len(features) < n):
+    where ``prev`` and ``curr`` are the detection rows of frames t-1 and t and ``w_short`` is
+    ``W_short`` (Eq. (1)-(2)) between the masks of t-1, warped to t with the flow of (frame t,
+    frame t-1), and those of t; None where either frame has no mask, or for every frame when
+    ``costs`` is False. Two frames are held in memory at a time."""
+    use_flow = params.use_flow and costs
+    if use_flow and frames is None:
+        raise ValueError("flow needs the frames")
+    if params.use_appearance and costs and (features is None or len(features) < len(detections)):
         raise ValueError(
-            f"use_appearance needs a feature row per detection ({n}), got "
+            f"use_appearance needs a feature row per detection ({len(detections)}), got "
             f"{None if features is None else len(features)}"
         )
-    frames = iter(frames_iter) if use_flow else None
+    frame_iter = iter(frames) if use_flow else None
     prev_frame = None
-    prev: Sequence[Instance] = []
+    prev = np.zeros(0, np.int64)
+    rows_by_frame = detections.rows_by_frame()
     for t, curr in enumerate(
-        tqdm(detections_by_frame, desc=desc, unit="frame", disable=not progress)
+        tqdm(rows_by_frame, desc=desc, unit="frame", disable=not params.progress)
     ):
         curr_frame = None
-        if frames is not None:
-            t_read, curr_frame = next(frames)
+        if frame_iter is not None:
+            t_read, curr_frame = next(frame_iter)
             if t_read != t:
-                raise ValueError(f"frames_iter yielded frame {t_read} where {t} was expected")
+                raise ValueError(f"the frames yielded frame {t_read} where {t} was expected")
         w_short = None
-        if costs and prev and curr:
-            prev_rles = [d.rle for d in prev]
+        if costs and len(prev) and len(curr):
+            prev_rles = [detections.rles[k] for k in prev]
             if use_flow:
                 flow = compute_flow(
-                    curr_frame, prev_frame, method=flow_method, **dict(flow_kwargs or {})
+                    curr_frame, prev_frame, method=params.flow_method, **dict(params.flow_kwargs)
                 )
                 prev_rles = warp_masks(prev_rles, flow)
             w_short = short_term_cost(
                 prev_rles,
-                [d.rle for d in curr],
-                features[[d.obj_id for d in prev]] if use_appearance else None,
-                features[[d.obj_id for d in curr]] if use_appearance else None,
-                theta_short=theta_short,
-                class_prev=[d.class_id for d in prev],
-                class_curr=[d.class_id for d in curr],
-                use_appearance=use_appearance,
-                min_iou=min_iou,
+                [detections.rles[k] for k in curr],
+                features[prev] if params.use_appearance else None,
+                features[curr] if params.use_appearance else None,
+                theta_short=params.theta_short,
+                class_prev=detections.classes[prev],
+                class_curr=detections.classes[curr],
+                use_appearance=params.use_appearance,
+                min_iou=params.min_iou,
             )
         yield prev, curr, w_short
         prev, prev_frame = curr, curr_frame
 
 
 def track_short(
-    frames_iter: Iterable[tuple[int, np.ndarray]] | None,
-    detections_by_frame: Sequence[Sequence[Instance]],
+    detections: Detections,
     features: np.ndarray | None,
-    *,
-    flow_method: str | None = "dis",
-    theta_short: float | Mapping[int, float] | None = None,
-    use_appearance: bool = True,
-    use_flow: bool = True,
-    min_iou: float = 0.0,
-    flow_kwargs: Mapping | None = None,
-    progress: bool = False,
+    params: ShortTermParams,
+    frames: Iterable[tuple[int, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """Short-term tracking of one sequence: link the masks of every pair of adjacent frames.
 
@@ -221,64 +238,39 @@ def track_short(
     new one. Two frames are held in memory at a time.
 
     Args:
-        frames_iter: ``(t, frame (H, W, 3) BGR)`` for t = 0, 1, ... in order (as
-            ``Video.iter_frames()`` yields); may be None when ``use_flow`` is False.
-        detections_by_frame: per frame, its detections; detection ``d`` is row ``d.obj_id`` of
-            ``features`` and of the result.
-        features: ``(N, D)`` appearance features (None when ``use_appearance`` is False).
-        flow_method: ``"dis"`` / ``"farneback"``; ``None`` or ``"none"`` is the same as
-            ``use_flow=False``.
-        theta_short: Eq. (2)'s gate, a float or ``{class_id: float}``; None: no gate.
-        use_appearance, min_iou: see ``short_term_cost``.
-        flow_kwargs: keyword arguments of ``compute_flow`` (``downscale``, ``preset``, ...).
+        detections: the sequence's detections; row k is detection k.
+        features: ``(N, D)`` appearance features, row k of detection k (None without appearance).
+        params: how ``W_short`` is built.
+        frames: ``(t, frame (H, W, 3) BGR)`` for t = 0, 1, ... in order (as
+            ``Video.iter_frames()`` yields); needed only with flow.
 
     Returns:
-        ``tracklet_of_detection``: ``(N,)`` int64, N = ``1 + max obj_id``; tracklet ids are
-        0, 1, 2, ... in order of first appearance (frame, then position within the frame), unique
-        in the sequence; -1 for an index that is no detection.
+        ``tracklet_of_detection``: ``(N,)`` int64; tracklet ids are 0, 1, 2, ... in order of first
+        appearance (frame, then row), unique in the sequence.
     """
-    if flow_method in (None, "none"):
-        use_flow = False
-    n = max((d.obj_id for frame in detections_by_frame for d in frame), default=-1) + 1
-    tracklet_of_detection = np.full(n, -1, np.int64)
+    tracklet_of_detection = np.full(len(detections), -1, np.int64)
     next_tracklet = 0
     for prev, curr, w_short in _costs_of_adjacent_frames(
-        frames_iter,
-        detections_by_frame,
-        features,
-        flow_method=flow_method,
-        theta_short=theta_short,
-        use_appearance=use_appearance,
-        use_flow=use_flow,
-        min_iou=min_iou,
-        flow_kwargs=flow_kwargs,
-        progress=progress,
-        desc="short-term tracking",
+        frames, detections, features, params, desc="short-term tracking"
     ):
         links = {} if w_short is None else {j: i for i, j in associate(w_short)}
-        for j, d in enumerate(curr):
+        for j, k in enumerate(curr):
             if j in links:
-                tracklet_of_detection[d.obj_id] = tracklet_of_detection[prev[links[j]].obj_id]
+                tracklet_of_detection[k] = tracklet_of_detection[prev[links[j]]]
             else:
-                tracklet_of_detection[d.obj_id] = next_tracklet
+                tracklet_of_detection[k] = next_tracklet
                 next_tracklet += 1
     return tracklet_of_detection
 
 
 def track_from_seeds(
-    frames_iter: Iterable[tuple[int, np.ndarray]] | None,
-    detections_by_frame: Sequence[Sequence[Instance]],
+    detections: Detections,
     features: np.ndarray | None,
     seed_of_detection: np.ndarray,
+    params: ShortTermParams,
+    frames: Iterable[tuple[int, np.ndarray]] | None = None,
     *,
     split: bool = True,
-    flow_method: str | None = "dis",
-    theta_short: float | Mapping[int, float] | None = None,
-    use_appearance: bool = True,
-    use_flow: bool = True,
-    min_iou: float = 0.0,
-    flow_kwargs: Mapping | None = None,
-    progress: bool = False,
 ) -> np.ndarray:
     """Short tracklets grown from seeds: another tracker's track ids (refine mode, ``keep_ids``).
 
@@ -291,97 +283,38 @@ def track_from_seeds(
     in one frame starts a new tracklet for the second mask (a tracklet has one mask per frame).
 
     Args:
-        seed_of_detection: ``(N,)`` seed (input track) id of each detection, by ``obj_id``.
+        seed_of_detection: ``(N,)`` seed (input track) id of each detection.
         split: cut seeds where Eq. (1)-(2) forbid the link; False keeps every seed whole.
         Other arguments: as ``track_short``.
 
     Returns:
         ``tracklet_of_detection`` as ``track_short`` returns it.
     """
-    if flow_method in (None, "none") or not split:
-        use_flow = False
     seed_of_detection = np.asarray(seed_of_detection, np.int64)
-    n = max((d.obj_id for frame in detections_by_frame for d in frame), default=-1) + 1
-    if len(seed_of_detection) < n:
-        raise ValueError(f"{len(seed_of_detection)} seeds for {n} detections")
-    tracklet_of_detection = np.full(n, -1, np.int64)
+    if len(seed_of_detection) != len(detections):
+        raise ValueError(f"{len(seed_of_detection)} seeds for {len(detections)} detections")
+    tracklet_of_detection = np.full(len(detections), -1, np.int64)
     tracklet_of_seed: dict[tuple[int, int], int] = {}  # (class, seed) -> its current tracklet
     next_tracklet = 0
 
-    def key(d: Instance) -> tuple[int, int]:
-        return d.class_id, int(seed_of_detection[d.obj_id])
+    def key(k: int) -> tuple[int, int]:
+        return int(detections.classes[k]), int(seed_of_detection[k])
 
     for prev, curr, w_short in _costs_of_adjacent_frames(
-        frames_iter,
-        detections_by_frame,
-        features,
-        flow_method=flow_method,
-        theta_short=theta_short,
-        use_appearance=use_appearance and split,
-        use_flow=use_flow,
-        min_iou=min_iou,
-        flow_kwargs=flow_kwargs,
-        progress=progress,
-        desc="seeded tracklets",
-        costs=split,
+        frames, detections, features, params, desc="seeded tracklets", costs=split
     ):
         cut: set[int] = set()  # positions j in curr whose seed link to t-1 is forbidden
         if w_short is not None:
-            row_of_seed = {key(d): i for i, d in enumerate(prev)}
-            for j, d in enumerate(curr):
-                i = row_of_seed.get(key(d))
+            row_of_seed = {key(k): i for i, k in enumerate(prev)}
+            for j, k in enumerate(curr):
+                i = row_of_seed.get(key(k))
                 if i is not None and not np.isfinite(w_short[i, j]):
                     cut.add(j)
         seen: set[tuple[int, int]] = set()
-        for j, d in enumerate(curr):
-            if j in cut or key(d) in seen or key(d) not in tracklet_of_seed:
-                tracklet_of_seed[key(d)] = next_tracklet
+        for j, k in enumerate(curr):
+            if j in cut or key(k) in seen or key(k) not in tracklet_of_seed:
+                tracklet_of_seed[key(k)] = next_tracklet
                 next_tracklet += 1
-            seen.add(key(d))
-            tracklet_of_detection[d.obj_id] = tracklet_of_seed[key(d)]
+            seen.add(key(k))
+            tracklet_of_detection[k] = tracklet_of_seed[key(k)]
     return tracklet_of_detection
-
-
-def obj_id_of_tracklets(
-    detections: Iterable[Instance], tracklet_of_detection: np.ndarray
-) -> dict[int, int]:
-    """``{tracklet id: obj_id}`` of the written tracklets: ``track_obj_id(class, n)``, n counting
-    the tracklets of each class in order of tracklet id."""
-    from remots.io.instances import track_obj_id
-
-    class_of: dict[int, int] = {}
-    for d in detections:
-        class_of.setdefault(int(tracklet_of_detection[d.obj_id]), d.class_id)
-    count: dict[int, int] = {}
-    out = {}
-    for tid in sorted(class_of):
-        c = class_of[tid]
-        out[tid] = track_obj_id(c, count.get(c, 0))
-        count[c] = count.get(c, 0) + 1
-    return out
-
-
-def tracklets_to_instances(
-    detections: Iterable[Instance], tracklet_of_detection: np.ndarray
-) -> list[Instance]:
-    """Short tracklets as MOTS instances (obj_id from ``obj_id_of_tracklets``, score 1), ordered
-    by frame, then obj_id. Masks of one frame that share pixels are made exclusive (by detection
-    score) so the file is valid MOTS."""
-    from remots.io.instances import sort_instances
-
-    detections = list(detections)
-    obj_id_of = obj_id_of_tracklets(detections, tracklet_of_detection)
-    out = [
-        d.with_(obj_id=obj_id_of[int(tracklet_of_detection[d.obj_id])], score=1.0)
-        for d in detections
-    ]
-    by_frame: dict[int, list[int]] = {}
-    for k, inst in enumerate(out):
-        by_frame.setdefault(inst.frame, []).append(k)
-    for idx in by_frame.values():
-        rles = [out[k].rle for k in idx]
-        exclusive = masks.make_exclusive(rles, [detections[k].score for k in idx])
-        for k, rle in zip(idx, exclusive, strict=True):
-            if rle is not out[k].rle:
-                out[k] = out[k].with_(rle=rle)
-    return sort_instances(out)

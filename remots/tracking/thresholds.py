@@ -1,10 +1,18 @@
-"""Thresholds found from the data (paper, sections 2.3 and 2.5), and their histogram plots.
+"""Thresholds found from the data (paper, sections 2.3 and 2.5); their plots are in
+``remots.viz.thresholds``.
 
 theta_short (Eq. 2, Fig. 4) is estimated from the intra-frame cosine-similarity distribution;
 theta_merge (Fig. 5) separates the intra-frame and intra-tracklet similarity histograms.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+
+log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------- theta_short
 # (section 2.3, owned by the short-term tracker)
@@ -24,8 +32,6 @@ def intra_frame_similarities(features, frame_of_detection):
         1-D float64 array of ``sum_t n_t (n_t - 1) / 2`` similarities, frame by frame, each frame's
         pairs in ``(i, j)``, i < j order of the rows.
     """
-    import numpy as np
-
     frame_of_detection = np.asarray(frame_of_detection)
     if np.asarray(features).ndim != 2 or len(features) != len(frame_of_detection):
         raise ValueError(
@@ -56,8 +62,6 @@ def estimate_theta_short(sims, *, num_std=3.0):
     Returns:
         theta_short as a float.
     """
-    import numpy as np
-
     sims = np.asarray(sims, dtype=np.float64).ravel()
     if len(sims) < 2:
         raise ValueError(
@@ -67,48 +71,63 @@ def estimate_theta_short(sims, *, num_std=3.0):
     return float(sims.mean() + num_std * sims.std())
 
 
-def plot_theta_short(sims, theta, path, *, title="intra-frame cosine similarity"):
-    """Histogram of intra-frame similarities with the fitted normal and theta_short (Fig. 4).
+def theta_short_per_class(
+    features: np.ndarray,
+    frames: np.ndarray,
+    classes: np.ndarray,
+    *,
+    override: float | Mapping[int, float | None] | None = None,
+    num_std: float = 3.0,
+    fallback: float | None = None,
+) -> tuple[dict[int, float | None], dict[int, np.ndarray]]:
+    """theta_short of each class present, and the intra-frame similarities it came from.
 
-    ``sims`` / ``theta`` are one array and one float, or ``{label: array}`` / ``{label: float}``
-    (one panel per label, e.g. per class). Written atomically as PNG (matplotlib Agg backend, no
-    timestamp or version in the file, so equal inputs give equal bytes).
+    Args:
+        features: ``(N, D)`` appearance features, row k of detection k.
+        frames, classes: ``(N,)`` frame index and class id of each detection.
+        override: a float, or ``{class_id: float}``, replacing the estimate.
+        num_std: see ``estimate_theta_short``.
+        fallback: theta for a class with fewer than two intra-frame pairs, or whose estimate is
+            not below 1 (mean + num_std * std >= 1: the encoder does not separate different
+            objects, so Eq. (2) would refuse every link and every mask would become its own
+            tracklet); None is no appearance gate. Either case is logged as a warning.
+
+    Returns:
+        ``{class_id: theta or None}`` and ``{class_id: similarities}``.
     """
-    import io
-    from collections.abc import Mapping
-
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from remots.io.atomic import atomic_write_bytes
-
-    if not isinstance(sims, Mapping):
-        sims, theta = {"": sims}, {"": theta}
-    fig = Figure(figsize=(6 * max(1, len(sims)), 4), dpi=100)
-    FigureCanvasAgg(fig)
-    for k, (label, values) in enumerate(sims.items(), start=1):
-        values = np.asarray(values, dtype=np.float64).ravel()
-        ax = fig.add_subplot(1, max(1, len(sims)), k)
-        if len(values):
-            ax.hist(values, bins=50, density=True, color="#7aa6c2", label=f"{len(values)} pairs")
-            mu, sigma = values.mean(), values.std()
-            if sigma > 0:
-                lo, hi = min(values.min(), mu - 4 * sigma), max(values.max(), mu + 4 * sigma)
-                x = np.linspace(lo, hi, 200)
-                pdf = np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-                ax.plot(x, pdf, color="#1f4e79", label=f"normal fit ({mu:.3f}, {sigma:.3f})")
-        value = theta.get(label) if theta is not None else None
-        if value is not None:
-            ax.axvline(value, color="#c0392b", linestyle="--", label=f"theta_short = {value:.3f}")
-        ax.set_xlabel("cosine similarity")
-        ax.set_ylabel("density")
-        ax.set_title(f"{title} ({label})" if label else title)
-        ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    atomic_write_bytes(path, buf.getvalue())
+    frames, classes = np.asarray(frames), np.asarray(classes)
+    thetas: dict[int, float | None] = {}
+    sims_of: dict[int, np.ndarray] = {}
+    for class_id in np.unique(classes).tolist():
+        rows = classes == class_id
+        sims = intra_frame_similarities(np.asarray(features)[rows], frames[rows])
+        sims_of[class_id] = sims
+        if override is not None:
+            value = override.get(class_id) if isinstance(override, Mapping) else override
+            thetas[class_id] = None if value is None else float(value)
+        elif len(sims) >= 2:
+            theta = estimate_theta_short(sims, num_std=num_std)
+            if theta < 1.0:
+                thetas[class_id] = theta
+            else:
+                log.warning(
+                    "class %d: theta_short = mean + %g std = %.3f >= 1 would refuse every link "
+                    "(the features do not separate different objects); using %s",
+                    class_id,
+                    num_std,
+                    theta,
+                    fallback,
+                )
+                thetas[class_id] = fallback
+        else:
+            log.warning(
+                "class %d has %d intra-frame pairs: theta_short cannot be estimated, using %s",
+                class_id,
+                len(sims),
+                fallback,
+            )
+            thetas[class_id] = fallback
+    return thetas, sims_of
 
 
 # ----------------------------------------------------------------------------- theta_merge
@@ -135,8 +154,6 @@ def pairwise_similarities_within(features, group_of_detection, *, max_pairs=None
         features: ``(N, D)`` appearance features (normalised here).
         group_of_detection: ``(N,)`` int group of each detection.
     """
-    import numpy as np
-
     features = np.asarray(features, dtype=np.float64)
     group = np.asarray(group_of_detection, dtype=np.int64)
     if features.ndim != 2 or group.shape != (len(features),):
@@ -188,8 +205,6 @@ def estimate_theta_merge(intra_frame_sims, intra_tracklet_sims, *, method="min_e
         intra_frame_sims: ``(P1,)`` similarities of pairs of different objects.
         intra_tracklet_sims: ``(P2,)`` similarities of pairs of the same object.
     """
-    import numpy as np
-
     a = np.asarray(intra_frame_sims, dtype=np.float64).ravel()
     b = np.asarray(intra_tracklet_sims, dtype=np.float64).ravel()
     if len(a) == 0 or len(b) == 0:
@@ -200,9 +215,7 @@ def estimate_theta_merge(intra_frame_sims, intra_tracklet_sims, *, method="min_e
     if method not in THETA_MERGE_METHODS:
         raise ValueError(f"method must be one of {THETA_MERGE_METHODS}, not {method!r}")
     if b.mean() <= a.mean():
-        import logging
-
-        logging.getLogger(__name__).warning(
+        log.warning(
             "intra-tracklet similarities (mean %.3f) are not above intra-frame ones (mean %.3f): "
             "the features do not separate objects; theta_merge is unreliable",
             b.mean(),
@@ -214,8 +227,6 @@ def estimate_theta_merge(intra_frame_sims, intra_tracklet_sims, *, method="min_e
 
 
 def _theta_min_error(a, b) -> float:
-    import numpy as np
-
     a, b = np.sort(a), np.sort(b)
     values = np.unique(np.concatenate([a, b]))
     # threshold t in (values[i-1], values[i]]: P(a >= t) and P(b < t) as at t = values[i];
@@ -232,8 +243,6 @@ def _theta_min_error(a, b) -> float:
 
 
 def _theta_normal_crossing(a, b) -> float:
-    import numpy as np
-
     mu_a, mu_b = a.mean(), b.mean()
     s_a, s_b = a.std(), b.std()
     if s_a == 0 or s_b == 0:
@@ -252,46 +261,3 @@ def _theta_normal_crossing(a, b) -> float:
     if len(inside):
         return float(inside[np.argmin(np.abs(inside - (lo + hi) / 2))])
     return float((mu_a * s_b + mu_b * s_a) / (s_a + s_b))
-
-
-def plot_theta_merge(
-    path, intra_frame_sims, intra_tracklet_sims, theta_merge, *, title=None, bins=50
-):
-    """Fig. 5: the intra-frame and intra-tracklet similarity histograms (densities), their
-    fitted normals, and theta_merge; written atomically as PNG (matplotlib Agg, no pyplot)."""
-    import io
-
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from remots.io.atomic import atomic_write_bytes
-
-    a = np.asarray(intra_frame_sims, dtype=np.float64)
-    b = np.asarray(intra_tracklet_sims, dtype=np.float64)
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    edges = np.linspace(-1.0, 1.0, bins + 1)
-    x = np.linspace(-1.0, 1.0, 400)
-    for sims, label, color in (
-        (a, "intra-frame (different objects)", "tab:red"),
-        (b, "intra-tracklet (same object)", "tab:blue"),
-    ):
-        if len(sims) == 0:
-            continue
-        label = f"{label}, n={len(sims)}"
-        ax.hist(sims, bins=edges, density=True, alpha=0.45, color=color, label=label)
-        if len(sims) > 1 and sims.std() > 0:
-            mu, sd = sims.mean(), sims.std()
-            ax.plot(x, np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), color=color)
-    ax.axvline(theta_merge, color="k", linestyle="--", label=f"theta_merge = {theta_merge:.3f}")
-    ax.set_xlabel("cosine similarity")
-    ax.set_ylabel("density")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    atomic_write_bytes(path, buf.getvalue())

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from remots import masks
-from remots.artifacts import RunFolder
-from remots.data.crops import GREY, build_crop_cache, cut_crop, ensure_crop_cache
+from remots.data.crops import GREY, build_crop_cache, cut_crop, ensure_crop_cache, index_path_of
 from remots.io.layouts import Video, load_motschallenge
 
 
@@ -36,10 +35,10 @@ def toy_seq(small_synthetic):
 
 
 def test_cache_rows_are_the_instances_cut_from_their_frames(toy_seq, tmp_path):
-    run = RunFolder(tmp_path)
     inst = toy_seq.gt[::-1]  # any order: row k is instances[k]
+    path = tmp_path / "crops" / "s.npy"
     cache = build_crop_cache(
-        toy_seq, inst, run.crops("s"), run.crop_index("s"), size=(32, 16), progress=False
+        toy_seq, inst, path, index_path_of(path), size=(32, 16), progress=False
     )
     assert isinstance(cache.crops, np.memmap) and cache.crops.dtype == np.uint8
     assert cache.crops.shape == (len(inst), 32, 16, 3)
@@ -51,25 +50,24 @@ def test_cache_rows_are_the_instances_cut_from_their_frames(toy_seq, tmp_path):
 
 
 def test_ensure_reuses_a_matching_cache_and_rebuilds_on_change(toy_seq, tmp_path):
-    run = RunFolder(tmp_path)
-    ensure_crop_cache(run, "s", toy_seq, toy_seq.gt, size=(32, 16), progress=False)
-    stamp = run.crops("s").stat().st_mtime_ns
-    ensure_crop_cache(run, "s", toy_seq, toy_seq.gt, size=(32, 16), progress=False)
-    assert run.crops("s").stat().st_mtime_ns == stamp
-    cache = ensure_crop_cache(run, "s", toy_seq, toy_seq.gt, size=(16, 8), progress=False)
+    path = tmp_path / "crops" / "s.npy"
+    ensure_crop_cache(path, toy_seq, toy_seq.gt, size=(32, 16), progress=False)
+    stamp = path.stat().st_mtime_ns
+    ensure_crop_cache(path, toy_seq, toy_seq.gt, size=(32, 16), progress=False)
+    assert path.stat().st_mtime_ns == stamp
+    cache = ensure_crop_cache(path, toy_seq, toy_seq.gt, size=(16, 8), progress=False)
     assert cache.crops.shape[1:3] == (16, 8)
-    cache = ensure_crop_cache(run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8), progress=False)
+    cache = ensure_crop_cache(path, toy_seq, toy_seq.gt[:3], size=(16, 8), progress=False)
     assert len(cache) == 3
-    stamp = run.crops("s").stat().st_mtime_ns
+    stamp = path.stat().st_mtime_ns
     masked = ensure_crop_cache(
-        run, "s", toy_seq, toy_seq.gt[:3], size=(16, 8), mask_background=True, progress=False
+        path, toy_seq, toy_seq.gt[:3], size=(16, 8), mask_background=True, progress=False
     )
-    assert run.crops("s").stat().st_mtime_ns != stamp and (np.asarray(masked.crops) == GREY).any()
+    assert path.stat().st_mtime_ns != stamp and (np.asarray(masked.crops) == GREY).any()
 
 
 def test_empty_instance_list_gives_an_empty_cache(toy_seq, tmp_path):
-    run = RunFolder(tmp_path)
-    cache = build_crop_cache(toy_seq, [], run.crops("e"), run.crop_index("e"), size=(8, 4))
+    cache = build_crop_cache(toy_seq, [], tmp_path / "e.npy", tmp_path / "e.index.npy", size=(8, 4))
     assert cache.crops.shape == (0, 8, 4, 3) and cache.index.shape == (0, 2)
 
 
@@ -104,10 +102,8 @@ def test_crops_of_real_mot17_frames_at_full_resolution(shared_data, tmp_path):
         if len(inst) == 25:
             break
     inst.sort(key=lambda i: i.frame)
-    run = RunFolder(tmp_path)
-    cache = build_crop_cache(
-        seq, inst, run.crops("m"), run.crop_index("m"), size=(256, 128), progress=False
-    )
+    path = tmp_path / "m.npy"
+    cache = build_crop_cache(seq, inst, path, index_path_of(path), size=(256, 128), progress=False)
     for k, i in enumerate(inst):
         x, y, bw, bh = masks.bbox([i.rle])[0].astype(int)
         rgb = cv2.cvtColor(cv2.imread(str(paths[i.frame])), cv2.COLOR_BGR2RGB)

@@ -79,7 +79,7 @@ def test_detections_on_real_frames_are_well_formed_and_fuse_exclusive(raw, mot17
         back = read_detections_txt(
             path, frame_base=1, num_frames=seq.num_frames, image_size=seq.image_size
         )
-        assert [(d.frame, d.class_id, d.score) for d in back] == [
+        assert [(d.frame, d.class_id, d.score) for d in back.instances()] == [
             (d.frame, d.class_id, d.score) for d in fused
         ]
 

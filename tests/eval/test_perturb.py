@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from remots import masks
-from remots.eval.perturb import perturb_results
 from remots.io.instances import IGNORE, group_by_frame
+from tests.support.perturb import perturb_results
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

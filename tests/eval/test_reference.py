@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from remots.eval import METRIC_NAMES, evaluate, evaluate_folder
-from remots.eval.perturb import perturb_results
-from remots.eval.reference import evaluate_with_trackeval, write_trackeval_layout
 from remots.io.instances import IGNORE
+from tests.support.perturb import perturb_results
+from tests.support.reference import evaluate_with_trackeval, write_trackeval_layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from remots.artifacts import RunFolder
 from remots.eval import COMBINED, METRIC_NAMES, evaluate
 from tests.eval.conftest import cols, tiny_sequence
 
@@ -38,12 +37,9 @@ def test_rows_and_table(result):
     assert lines[-1].split()[1 + METRIC_NAMES.index("TP")] == "3"
 
 
-def test_save_writes_json_and_csv_into_the_run_folder(result, tmp_path):
-    json_path, csv_path = result.save(tmp_path)
-    assert (json_path, csv_path) == (
-        RunFolder(tmp_path).metrics_json(),
-        RunFolder(tmp_path).metrics_csv(),
-    )
+def test_save_writes_json_and_csv(result, tmp_path):
+    json_path, csv_path = tmp_path / "metrics.json", tmp_path / "metrics.csv"
+    result.save(json_path, csv_path)
     saved = json.loads(json_path.read_text())
     assert saved["combined"] == result.combined
     assert saved["per_sequence"] == result.per_sequence
@@ -54,5 +50,5 @@ def test_save_writes_json_and_csv_into_the_run_folder(result, tmp_path):
     assert float(rows[2]["IDF1"]) == result.combined["pedestrian"]["IDF1"]  # repr round-trips
     assert int(rows[2]["FN"]) == result.combined["pedestrian"]["FN"]
     first = json_path.read_bytes(), csv_path.read_bytes()
-    result.save((tmp_path / "x.json", tmp_path / "x.csv"))
+    result.save(tmp_path / "x.json", tmp_path / "x.csv")
     assert ((tmp_path / "x.json").read_bytes(), (tmp_path / "x.csv").read_bytes()) == first

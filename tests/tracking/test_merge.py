@@ -10,12 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remots.tracking.merge import (
-    long_term_distance,
-    merge_tracklets,
-    merge_tracklets_bruteforce,
-    tracklet_frame_gaps,
-)
+from remots.tracking.merge import long_term_distance, merge_tracklets, tracklet_frame_gaps
+from tests.support.merge_bruteforce import merge_tracklets_bruteforce
 
 
 def unit(deg: float) -> list[float]:
@@ -46,13 +42,15 @@ def test_long_term_distance_hand_computed():
         ([1, 2], [0.0, 1.0], 2),  # shares frame 1 with tracklet 0
         ([5], [1.0, 0.0], 1),  # another class
     )
-    w = long_term_distance(f, trk, fr, cls, theta_t=2)
+    w = long_term_distance(f, trk, fr, cls, theta_t=2).matrix()
     assert w[0, 1] == pytest.approx(0.5) and w[1, 0] == pytest.approx(0.5)  # gap 3 - 1 = 2
     assert w[1, 2] == pytest.approx(0.5)  # (0,1) vs {(0,1), (1,0)}, gap 1
     assert np.isinf(np.diag(w)).all()
     assert np.isinf(w[0, 2])  # temporal overlap
     assert np.isinf(w[1, 3]) and np.isinf(w[3, 1])  # adjacent frames but different class
-    assert np.isinf(long_term_distance(f, trk, fr, cls, theta_t=1)[0, 1])  # gap 2 > theta_t
+    assert np.isinf(
+        long_term_distance(f, trk, fr, cls, theta_t=1).matrix()[0, 1]
+    )  # gap 2 > theta_t
     np.testing.assert_array_equal(w, w.T)
 
 
@@ -105,7 +103,7 @@ def test_chain_that_single_linkage_would_join_stays_apart():
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    w = long_term_distance(f, trk, fr, cls, theta_t=15)
+    w = long_term_distance(f, trk, fr, cls, theta_t=15).matrix()
     w[np.isinf(w)] = 1e3
     np.fill_diagonal(w, 0)
     single = fcluster(linkage(squareform(w), method="single"), t=0.2, criterion="distance")
@@ -117,7 +115,7 @@ def test_gap_is_rechecked_on_the_union_of_frames():
     f, trk, fr, cls = tracklets(
         (range(5), unit(0), 2), (range(10, 15), unit(3), 2), (range(25, 30), unit(6), 2)
     )
-    assert np.isinf(long_term_distance(f, trk, fr, cls, theta_t=12)[0, 2])
+    assert np.isinf(long_term_distance(f, trk, fr, cls, theta_t=12).matrix()[0, 2])
     np.testing.assert_array_equal(merge_tracklets(f, trk, fr, cls, theta_merge=0.9, theta_t=12), 0)
     # without the bridge A and C never meet
     keep = trk != 1

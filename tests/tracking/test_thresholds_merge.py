@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from scipy import optimize, stats
@@ -11,7 +10,6 @@ from remots.tracking.thresholds import (
     estimate_theta_merge,
     intra_tracklet_similarities,
     pairwise_similarities_within,
-    plot_theta_merge,
 )
 
 
@@ -77,16 +75,3 @@ def test_bad_inputs():
         estimate_theta_merge([], [0.5])
     with pytest.raises(ValueError, match="method must be one of"):
         estimate_theta_merge([0.1], [0.5], method="otsu")
-
-
-def test_plot_is_a_deterministic_png(tmp_path):
-    rng = np.random.default_rng(0)
-    frame, tracklet = rng.normal(0.1, 0.1, 300), rng.normal(0.7, 0.1, 300)
-    theta = estimate_theta_merge(frame, tracklet)
-    a, b = tmp_path / "a" / "theta_merge.png", tmp_path / "b.png"
-    plot_theta_merge(a, frame, tracklet, theta, title="MOTS20-02")
-    plot_theta_merge(b, frame, tracklet, theta, title="MOTS20-02")
-    image = cv2.imread(str(a))
-    assert image.shape == (350, 600, 3)
-    assert a.read_bytes() == b.read_bytes()
-    assert not list(tmp_path.glob("a/.*.tmp"))  # atomic write left no temporary behind

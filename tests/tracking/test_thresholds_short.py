@@ -4,7 +4,7 @@ import pytest
 from remots.tracking.thresholds import (
     estimate_theta_short,
     intra_frame_similarities,
-    plot_theta_short,
+    theta_short_per_class,
 )
 
 
@@ -58,15 +58,17 @@ def test_theta_short_from_features_of_a_known_distribution():
     assert estimate_theta_short(sims) == pytest.approx(cosines.mean() + 3 * cosines.std())
 
 
-def test_plot_theta_short_writes_the_same_png_twice(tmp_path):
-    rng = np.random.default_rng(2)
-    sims = {"car": rng.normal(0.1, 0.1, 500), "pedestrian": rng.normal(0.3, 0.05, 300)}
-    thetas = {"car": 0.4, "pedestrian": None}
-    plot_theta_short(sims, thetas, tmp_path / "a.png")
-    plot_theta_short(sims, thetas, tmp_path / "b.png")
-    data = (tmp_path / "a.png").read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert data == (tmp_path / "b.png").read_bytes()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
-    plot_theta_short(sims["car"], 0.4, tmp_path / "single.png")
-    assert (tmp_path / "single.png").stat().st_size > 1000
+def test_a_gate_no_link_can_pass_falls_back_with_a_warning(caplog):
+    """mean + 3 std >= 1 (weak features) would make every mask its own tracklet."""
+    rng = np.random.default_rng(0)
+    frames, classes = np.repeat(np.arange(20), 3), np.full(60, 2)
+    # similarities of one frame's masks spread over [-1, 1]: mean ~0.2, std ~0.6
+    features = rng.normal(size=(60, 3))
+    thetas, _ = theta_short_per_class(features, frames, classes, num_std=3.0, fallback=None)
+    assert thetas == {2: None}
+    assert "would refuse every link" in caplog.text
+    # tightly clustered different objects: a usable gate is estimated as mean + 3 std
+    features = np.eye(3)[np.arange(60) % 3] + 0.01 * rng.normal(size=(60, 3))
+    thetas, sims = theta_short_per_class(features, frames, classes, num_std=3.0)
+    assert thetas[2] == pytest.approx(sims[2].mean() + 3 * sims[2].std())
+    assert thetas[2] < 0.2

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from remots.eval.metrics import _check_options, summarize
+from remots.eval.metrics import check_options, summarize
 from remots.eval.result import EvalResult
 from remots.io.instances import Instance
 from remots.io.layouts import Video, format_seqinfo, write_seqmap
@@ -91,7 +91,7 @@ def run_trackeval(
     """
     import trackeval
 
-    classes = _check_options(classes, benchmark, "error")
+    classes = check_options(classes, benchmark, "error")
     config = {
         "PRINT_CONFIG": False,
         "OUTPUT_FOLDER": None,

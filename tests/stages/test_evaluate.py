@@ -8,11 +8,18 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from remots.eval import evaluate_folder
-from remots.eval.perturb import perturb_results
-from remots.eval.stage import log_to_wandb, run_eval
 from remots.io.mots import write_mots_txt
+from remots.io.run_folder import RunFolder
+from remots.stages import wandb_log
+from remots.stages.evaluate import evaluate
+from tests.support.perturb import perturb_results
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def run_eval(cfg):
+    return evaluate(cfg, RunFolder(cfg.paths.run_dir))
+
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -44,7 +51,7 @@ def run_dir(tmp_path, kitti_sequences):
 
 def test_stage_writes_metrics_and_returns_the_objective(run_dir, kitti_root):
     cfg = _cfg(run_dir, kitti_root, "eval.objective=HOTA")
-    assert cfg.stage.fn == "remots.eval.stage.run_eval"
+    assert cfg.stage.name == "eval"
     assert cfg.eval.results_dir == f"{run_dir}/results"
     objective = run_eval(cfg)
     expected = evaluate_folder(
@@ -87,7 +94,7 @@ def test_wandb_summary_and_table(run_dir, kitti_root, monkeypatch):
         sequences=["0012"],
         classes=("car", "pedestrian"),
     )
-    summary = log_to_wandb(result, cfg)
+    summary = wandb_log.evaluation(cfg, RunFolder(run_dir), result, [])
     assert summary["car/IDF1"] == result.combined["car"]["IDF1"]
     assert summary["pedestrian/HOTA"] == result.combined["pedestrian"]["HOTA"]
     # the offline run holds the table: one row per (sequence, class) and per class combined

@@ -1,5 +1,5 @@
-"""The training stages end to end on tiny scenes: checkpoint, skip, overwrite, exact resume,
-inter from intra, loggers."""
+"""The training stages end to end on tiny scenes: checkpoint, skip, force, exact resume, inter
+from intra, loggers."""
 
 import json
 import shutil
@@ -9,14 +9,23 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from remots.artifacts import RunFolder
-from remots.errors import ConfigError
+from remots import pipeline
+from remots.errors import ConfigError, InputError
 from remots.io.detections import write_detections_txt
 from remots.io.layouts import load_motschallenge
+from remots.io.run_folder import RunFolder
+from remots.stages import train
 from remots.synthetic import detections_from_gt
-from remots.training import run_inter, run_intra
 
-CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
+CONF = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "conf")
+
+
+def run_intra(cfg):
+    return train.intra(cfg, RunFolder(cfg.paths.run_dir))
+
+
+def run_inter(cfg):
+    return train.inter(cfg, RunFolder(cfg.paths.run_dir))
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +68,18 @@ def _weights(path):
     return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
 
 
-def test_intra_checkpoints_then_skips_then_overwrites(data_root, tmp_path):
+def test_intra_checkpoints_then_skips_then_is_forced(data_root, tmp_path):
     run, *_ = _prepare(data_root, tmp_path)
-    run_intra(_cfg(data_root, tmp_path))
+    assert pipeline.run_stages(_cfg(data_root, tmp_path), ["intra"])["intra"] == "ran"
     final = run.checkpoint("intra")
     ckpt = torch.load(final, map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 2
     assert sorted(p.name for p in final.parent.iterdir()) == ["intra.ckpt"]  # no temp, no last
     stamp = final.stat().st_mtime_ns
-    assert run_intra(_cfg(data_root, tmp_path)) is None
+    assert pipeline.run_stages(_cfg(data_root, tmp_path), ["intra"])["intra"] == "skipped"
     assert final.stat().st_mtime_ns == stamp
-    run_intra(_cfg(data_root, tmp_path, "intra", "stage.overwrite=true"))
+    forced = _cfg(data_root, tmp_path, "intra", "force=[intra]")
+    assert pipeline.run_stages(forced, ["intra"])["intra"] == "ran"
     assert final.stat().st_mtime_ns != stamp
     # deterministic: the retrained weights are the same
     assert all(torch.equal(v, ckpt["state_dict"][k]) for k, v in _weights(final).items())
@@ -94,7 +104,7 @@ def test_inter_starts_from_intra_and_needs_short_tracklets(data_root, tmp_path):
     with pytest.raises(ConfigError, match=r"intra.ckpt"):
         run_inter(_cfg(data_root, tmp_path, "inter"))
     run_intra(_cfg(data_root, tmp_path))
-    with pytest.raises(ConfigError, match="stage=short"):
+    with pytest.raises(InputError, match="stage=short"):
         run_inter(_cfg(data_root, tmp_path, "inter"))
     # tracklets: the GT identities cut into 4-frame pieces
     frames = np.array([d.frame for d in dets])
@@ -105,8 +115,8 @@ def test_inter_starts_from_intra_and_needs_short_tracklets(data_root, tmp_path):
     intra, inter = _weights(run.checkpoint("intra")), _weights(run.checkpoint("inter"))
     assert all(torch.equal(intra[k], inter[k]) for k in intra)  # 0 steps: the intra weights
     run.short_meta(seq.name).write_text(json.dumps({"tracklet_of_detection": [1, 2]}))
-    with pytest.raises(Exception, match="entries"):
-        run_inter(_cfg(data_root, tmp_path, "inter", "stage.overwrite=true"))
+    with pytest.raises(InputError, match="entries"):
+        run_inter(_cfg(data_root, tmp_path, "inter"))
 
 
 def test_csv_logger_records_the_losses(data_root, tmp_path):

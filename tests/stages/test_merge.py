@@ -1,22 +1,23 @@
 """The merge stage end to end on real KITTI MOTS masks laid out as a MOTSChallenge sequence:
-GT tracks cut into short tracklets, features from a mock encoder that knows the identities."""
+GT tracks cut into short tracklets, features (as the embed stage writes them) that know the
+identities."""
 
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from remots.artifacts import RunFolder
+from remots import pipeline
 from remots.errors import InputError
 from remots.io.detections import renumber, write_detections_txt
-from remots.io.layouts import write_seqinfo
+from remots.io.layouts import load_motschallenge_sequence, write_seqinfo
 from remots.io.mots import read_mots_txt
+from remots.io.run_folder import RunFolder, sha256_file
+from remots.stages.embed import features_source
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 NUM_FRAMES = 120
@@ -43,44 +44,33 @@ def kitti_cut(kitti_root):
     return dets, identity, tracklet
 
 
-def _mock_encoder(identity, calls):
+def identity_features(identity: np.ndarray) -> np.ndarray:
+    """One random direction per GT identity plus noise: features that know the identities."""
     rng = np.random.default_rng(5)
     ids = np.unique(identity)
     vectors = rng.standard_normal((len(ids), 32))
-
-    def mock_ensure_features(cfg, run, phase, seq, detections):
-        calls.append((phase, seq.name, len(detections)))
-        noise = np.random.default_rng(6).standard_normal((len(detections), 32))
-        return vectors[np.searchsorted(ids, identity)] + 0.2 * noise
-
-    return mock_ensure_features
+    noise = np.random.default_rng(6).standard_normal((len(identity), 32))
+    features = vectors[np.searchsorted(ids, identity)] + 0.2 * noise
+    return (features / np.linalg.norm(features, axis=1, keepdims=True)).astype(np.float32)
 
 
 @pytest.fixture
-def setup(tmp_path, kitti_cut, monkeypatch):
+def setup(tmp_path, kitti_cut):
     dets, identity, tracklet = kitti_cut
     data_root = tmp_path / "data"
-    write_seqinfo(
-        data_root / "test" / "KITTI-0001",
-        name="KITTI-0001",
-        num_frames=NUM_FRAMES,
-        width=1242,
-        height=375,
-        fps=10,
-    )
+    seq_dir = data_root / "test" / "KITTI-0001"
+    write_seqinfo(seq_dir, name="KITTI-0001", num_frames=NUM_FRAMES, width=1242, height=375, fps=10)
+    video = load_motschallenge_sequence(seq_dir, with_gt=False)
     run = RunFolder(tmp_path / "run")
     write_detections_txt(run.detections("KITTI-0001"), dets, frame_base=1)
     run.short_meta("KITTI-0001").parent.mkdir(parents=True)
     run.short_meta("KITTI-0001").write_text(
         json.dumps({"tracklet_of_detection": tracklet.tolist()})
     )
-    try:
-        import remots.models.embedding as embedding
-    except ImportError:  # written in parallel by the encoder engineer
-        embedding = types.ModuleType("remots.models.embedding")
-        monkeypatch.setitem(sys.modules, "remots.models.embedding", embedding)
-    calls: list = []
-    monkeypatch.setattr(embedding, "ensure_features", _mock_encoder(identity, calls), raising=False)
+    run.checkpoint("inter").parent.mkdir(parents=True)
+    run.checkpoint("inter").write_bytes(b"the inter encoder")
+    source = features_source(run, video, "inter", sha256_file(run.checkpoint("inter")))
+    run.write_features("inter", video, identity_features(identity), source)
 
     def make_cfg(*overrides):
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -96,18 +86,19 @@ def setup(tmp_path, kitti_cut, monkeypatch):
                 ],
             )
 
-    return make_cfg, run, calls
+    return make_cfg, run
+
+
+def run_merge(cfg) -> str:
+    return pipeline.run_stages(cfg, ["merge"])["merge"]
 
 
 def test_merge_stage_rebuilds_tracks_and_writes_valid_results(setup, kitti_cut):
-    from remots.tracking.merge_stage import run_merge
-
-    make_cfg, run, calls = setup
+    make_cfg, run = setup
     dets, identity, tracklet = kitti_cut
     cfg = make_cfg()
     assert cfg.merge.theta_t == THETA_T and cfg.merge.theta_merge is None
-    run_merge(cfg)
-    assert calls == [("inter", "KITTI-0001", len(dets))]
+    assert run_merge(cfg) == "ran"
 
     # TrackEval-valid: the strict reader checks ids unique per frame and no shared pixels
     results = read_mots_txt(
@@ -151,29 +142,23 @@ def test_merge_stage_rebuilds_tracks_and_writes_valid_results(setup, kitti_cut):
     assert (run.plots() / "theta_merge_KITTI-0001.png").stat().st_size > 1000
 
 
-def test_merge_stage_skips_overwrites_identically_and_takes_an_override(setup):
-    from remots.tracking.merge_stage import run_merge
-
-    make_cfg, run, calls = setup
+def test_merge_stage_skips_reruns_identically_and_takes_an_override(setup):
+    make_cfg, run = setup
     run_merge(make_cfg())
     txt, rec = run.results("KITTI-0001").read_bytes(), run.merge_record("KITTI-0001").read_bytes()
-    run_merge(make_cfg())
-    assert len(calls) == 1  # skipped: the encoder was not asked again
-    run_merge(make_cfg("merge.overwrite=true"))
-    assert len(calls) == 2
+    assert run_merge(make_cfg()) == "skipped"
+    assert run_merge(make_cfg("force=[merge]")) == "ran"
     assert run.results("KITTI-0001").read_bytes() == txt  # deterministic, byte for byte
     assert run.merge_record("KITTI-0001").read_bytes() == rec
 
-    run_merge(make_cfg("merge.overwrite=true", "merge.theta_merge=0.9999"))
+    assert run_merge(make_cfg("merge.theta_merge=0.9999")) == "ran"
     record = json.loads(run.merge_record("KITTI-0001").read_text())
     assert record["theta_merge_source"] == "override" and record["theta_merge"] == 0.9999
     assert record["merges"] == [] and record["num_tracks"] == record["num_short_tracklets"]
 
 
 def test_merge_stage_names_the_file_of_bad_short_tracklets(setup, kitti_cut):
-    from remots.tracking.merge_stage import run_merge
-
-    make_cfg, run, _ = setup
+    make_cfg, run = setup
     dets, _, tracklet = kitti_cut
     meta = run.short_meta("KITTI-0001")
     meta.write_text(json.dumps({"tracklet_of_detection": tracklet[:-1].tolist()}))
@@ -185,35 +170,3 @@ def test_merge_stage_names_the_file_of_bad_short_tracklets(setup, kitti_cut):
     meta.write_text(json.dumps({"tracklet_of_detection": same_frame.tolist()}))
     with pytest.raises(InputError, match="two detections in frame"):
         run_merge(make_cfg())
-
-
-def test_results_from_tracks_numbers_by_first_frame_and_removes_overlaps():
-    from remots import masks
-    from remots.io.instances import Instance
-    from remots.tracking.merge_stage import results_from_tracks
-
-    def box(x0, x1):
-        m = np.zeros((4, 8), np.uint8)
-        m[:, x0:x1] = 1
-        return masks.encode(m)[0]
-
-    dets = [
-        Instance(1, 0, 2, box(0, 4), 0.9),  # track 1
-        Instance(0, 1, 2, box(0, 4), 0.6),  # track 5 starts at frame 0, loses the shared pixels
-        Instance(0, 2, 2, box(2, 6), 0.8),  # track 1 starts at frame 0 too: lower label first
-        Instance(2, 3, 1, box(0, 2), 0.7),  # a car: its own class numbering
-        Instance(2, 4, 2, box(0, 2), 0.5),  # no track: left out
-        Instance(3, 5, 2, box(1, 3), 0.4),  # track 7, alone in its frame
-    ]
-    results, obj_id_of_track = results_from_tracks(dets, [1, 5, 1, 9, -1, 7])
-    assert obj_id_of_track == {1: 2001, 5: 2002, 9: 1001, 7: 2003}
-    assert [(r.frame, r.obj_id) for r in results] == [
-        (0, 2001),
-        (0, 2002),
-        (1, 2001),
-        (2, 1001),
-        (3, 2003),
-    ]
-    frame0 = {r.obj_id: masks.decode_one(r.rle) for r in results if r.frame == 0}
-    assert frame0[2002].sum() == 8 and frame0[2001].sum() == 16  # 0.8 beats 0.6 on columns 2-3
-    assert not (frame0[2001] & frame0[2002]).any()

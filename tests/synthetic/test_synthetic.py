@@ -3,7 +3,7 @@ hardness statistics on hand-made tracks."""
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -14,23 +14,27 @@ import pytest
 from remots import masks
 from remots.errors import ConfigError, InputError
 from remots.io.detections import read_detections_txt
-from remots.io.instances import Instance, group_by_frame
+from remots.io.instances import Instance
 from remots.io.layouts import load_motschallenge, read_seqinfo, read_seqmap
+from remots.stages.generate import generate
 from remots.synthetic import (
-    DEFAULT_DETECTORS,
-    GT_ID_BASE,
-    _check_params,
+    SyntheticParams,
     detection_stats,
     generate_dataset,
     merge_stats,
-    run_generate,
     track_hardness,
 )
+from remots.synthetic.dataset import GT_ID_BASE
+from remots.synthetic.params import DEFAULT_DETECTORS
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 SMALL = dict(
     num_train=1, num_target=1, num_frames=30, height=108, width=192, num_objects=6, pan_px=32
 )
+
+
+def gen(root, **knobs) -> dict:
+    return generate_dataset(root, SyntheticParams(**knobs))
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
@@ -41,13 +45,13 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("syn") / "seed0"
-    return root, generate_dataset(root, seed=0, **SMALL)
+    return root, gen(root, seed=0, **SMALL)
 
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(small, tmp_path):
     root, _ = small
-    again = generate_dataset(tmp_path / "again", seed=0, **SMALL)
-    other = generate_dataset(tmp_path / "other", seed=1, **SMALL)
+    again = gen(tmp_path / "again", seed=0, **SMALL)
+    other = gen(tmp_path / "other", seed=1, **SMALL)
     a, b, c = tree_bytes(root), tree_bytes(tmp_path / "again"), tree_bytes(tmp_path / "other")
     # per sequence: frames, seqinfo, gt, det, det2; then 2 seqmaps, stats.json, COMPLETE
     assert len(a) == 2 * (30 + 4) + 2 + 2
@@ -62,7 +66,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(small, tmp_pat
 
 def test_detector_knobs_leave_frames_and_gt_unchanged(small, tmp_path):
     root, _ = small
-    generate_dataset(tmp_path / "d", seed=0, detectors={"det": {"fp_per_frame": 3.0}}, **SMALL)
+    gen(tmp_path / "d", seed=0, detectors={"det": {"fp_per_frame": 3.0}}, **SMALL)
     base, changed = tree_bytes(root), tree_bytes(tmp_path / "d")
     assert "train/SYN-TRAIN-01/det/det2.txt" not in changed
     for key in base:
@@ -126,22 +130,21 @@ def test_detections_read_back_and_stats_match_the_files(small):
                 num_frames=seq.num_frames,
                 image_size=seq.image_size,
             )
-            expected = detection_stats(dets, seq.gt, num_frames=seq.num_frames)
+            expected = detection_stats(dets.instances(), seq.gt, num_frames=seq.num_frames)
             for key in ("detections", "tp_like", "fp", "gt_covered"):
                 assert seq_stats["detectors"][name][key] == expected[key]
             assert expected["tp_like"] > expected["fp"] > 0
-            scores = np.array([d.score for d in dets])
-            frames = np.array([d.frame for d in dets])
             # written in (frame, -score) order, as remots.io.detections.renumber orders them
-            order = np.lexsort((-scores, frames))
+            order = np.lexsort((-dets.scores, dets.frames))
             assert (order == np.arange(len(dets))).all()
-            iou = _best_iou(dets, seq.gt, seq.num_frames)
+            iou = _best_iou(dets.instances(), seq.gt, seq.num_frames)
+            scores = dets.scores
             assert scores[iou >= 0.5].mean() > scores[iou < 0.1].mean() + 0.2
             # raw detections, as a Mask R-CNN gives them: some masks of a frame overlap
             overlapping = sum(
-                len(masks.overlapping_pairs([d.rle for d in frame_dets]))
-                for frame_dets in group_by_frame(dets, seq.num_frames)
-                if len(frame_dets) > 1
+                len(masks.overlapping_pairs([dets.rles[k] for k in rows]))
+                for rows in dets.rows_by_frame(seq.num_frames)
+                if len(rows) > 1
             )
             assert overlapping > 0
     # det2 is the weaker detector: over both splits it covers fewer GT masks, with more FPs
@@ -233,11 +236,11 @@ def test_detection_stats_on_hand_made_masks():
 def test_complete_dataset_is_kept_and_changed_knobs_regenerate(small, tmp_path):
     root, stats = small
     stamp = (root / "COMPLETE").stat().st_mtime_ns
-    assert generate_dataset(root, seed=0, **SMALL) == stats
+    assert gen(root, seed=0, **SMALL) == stats
     assert (root / "COMPLETE").stat().st_mtime_ns == stamp
     copy = tmp_path / "copy"
-    generate_dataset(copy, seed=0, **SMALL)
-    changed = generate_dataset(copy, seed=0, **(SMALL | {"num_frames": 20}))
+    gen(copy, seed=0, **SMALL)
+    changed = gen(copy, seed=0, **(SMALL | {"num_frames": 20}))
     assert changed["splits"]["train"]["frames"] == 20
     assert len(list((copy / "train" / "SYN-TRAIN-01" / "img1").glob("*.jpg"))) == 20
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
@@ -247,7 +250,7 @@ def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(InputError, match="refusing to overwrite"):
-        generate_dataset(tmp_path / "mine", **SMALL)
+        gen(tmp_path / "mine", **SMALL)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
@@ -261,20 +264,16 @@ def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
 )
 def test_bad_knobs_raise_config_errors(tmp_path, knobs, message):
     with pytest.raises(ConfigError, match=message):
-        generate_dataset(tmp_path / "x", **(SMALL | knobs))
+        gen(tmp_path / "x", **(SMALL | knobs))
 
 
-def test_config_node_lists_every_knob_with_the_function_defaults():
+def test_config_node_lists_every_knob_with_the_dataclass_defaults():
     from omegaconf import OmegaConf
 
     node = OmegaConf.to_container(OmegaConf.load(CONF / "data" / "synthetic.yaml").generator)
-    assert node.pop("_target_") == "remots.synthetic.generate_dataset"
-    node.pop("_convert_")
-    params = inspect.signature(generate_dataset).parameters
-    defaults = {k: p.default for k, p in params.items() if k != "root"}
-    assert node.keys() == defaults.keys()
+    assert node.keys() == {f.name for f in dataclasses.fields(SyntheticParams)}
     assert node["detectors"].keys() == DEFAULT_DETECTORS.keys()
-    assert _check_params(**node) == _check_params(**defaults)
+    assert SyntheticParams(**node).to_json() == SyntheticParams().to_json()
 
 
 def test_generate_stage_through_hydra_logs_the_table(tmp_path, caplog):
@@ -287,7 +286,7 @@ def test_generate_stage_through_hydra_logs_the_table(tmp_path, caplog):
             overrides=["stage=generate", f"paths.data_dir={tmp_path}", *small],
         )
     with caplog.at_level(logging.INFO, logger="remots"):
-        assert run_generate(cfg) is None
+        assert generate(cfg) is None
     root = tmp_path / "generated" / "synthetic-seed0"
     assert (root / "COMPLETE").is_file()
     assert tree_bytes(root)["train/SYN-TRAIN-01/gt/gt.txt"]
@@ -300,7 +299,7 @@ def test_trackeval_accepts_the_gt_as_it_is(small, tmp_path):
     scored against itself is perfect."""
     import shutil
 
-    from remots.eval.reference import run_trackeval
+    from tests.support.reference import run_trackeval
 
     root, _ = small
     results = tmp_path / "trackers" / "gt_copy" / "data"

@@ -1,5 +1,6 @@
-"""The detect stage end to end on composed configs: the synthetic detector config (two
-precomputed files fused), resume / overwrite, and the torchvision backend on real frames."""
+"""The detect stage end to end on composed configs, through the pipeline as the CLI runs it: the
+synthetic detector config (two precomputed files fused), skip / force, and the torchvision
+backend on real frames."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from remots import masks
-from remots.artifacts import RunFolder
-from remots.detection.stage import run_detect
+from remots import masks, pipeline
 from remots.errors import ConfigError
 from remots.io.detections import read_detections_txt, write_detections_txt
 from remots.io.instances import Instance
 from remots.io.layouts import write_seqinfo
 from remots.io.mots import write_mots_txt
+from remots.io.run_folder import RunFolder
+from remots.stages.detect import build_detector, fusion_options
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -26,6 +27,16 @@ CONF = str(Path(__file__).resolve().parents[2] / "conf")
 def compose_track(overrides):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         return compose("track", overrides=["stage=detect", *overrides])
+
+
+def run_detect(cfg) -> dict[str, int]:
+    """The detect stage through the pipeline; the detections per sequence it wrote (none when
+    the manifest skipped it)."""
+    status = pipeline.run_stages(cfg, ["detect"])
+    if status["detect"] != "ran":
+        return {}
+    run = RunFolder(cfg.paths.run_dir)
+    return {p.stem: len(p.read_text().splitlines()) for p in run.root.glob("detections/*.txt")}
 
 
 def box(rows, cols, shape=(40, 60)) -> np.ndarray:
@@ -78,17 +89,15 @@ def test_synthetic_config_fuses_both_detectors(two_detector_dataset):
     assert run_detect(cfg) == {"S1": 3}
     path = RunFolder(tmp_path / "run").detections("S1")
     got = read_detections_txt(path, frame_base=1, num_frames=3, image_size=(40, 60))
-    assert [(d.frame, d.obj_id, d.score, d.class_id) for d in got] == [
-        (0, 0, 0.9, 2),
-        (0, 1, 0.6, 2),
-        (2, 2, 0.55, 2),
-    ]
-    np.testing.assert_array_equal(masks.decode_one(got[0].rle), a)
-    np.testing.assert_array_equal(masks.decode_one(got[1].rle), b & ~a)
+    assert got.frames.tolist() == [0, 0, 2]
+    assert got.scores.tolist() == [0.9, 0.6, 0.55]
+    assert got.classes.tolist() == [2, 2, 2]
+    np.testing.assert_array_equal(masks.decode_one(got.rles[0]), a)
+    np.testing.assert_array_equal(masks.decode_one(got.rles[1]), b & ~a)
     assert path.read_text().startswith("1 0.0 0.0 10.0 20.0 0.9 2 40 60 ")
 
 
-def test_resume_skips_existing_files_unless_overwrite(two_detector_dataset):
+def test_a_second_run_is_skipped_unless_forced(two_detector_dataset):
     overrides, _, tmp_path = two_detector_dataset
     path = RunFolder(tmp_path / "run").detections("S1")
     assert run_detect(compose_track(overrides)) == {"S1": 3}
@@ -103,7 +112,7 @@ def test_resume_skips_existing_files_unless_overwrite(two_detector_dataset):
         tmp_path / "data" / "test" / "S1" / "det" / "det2.txt"
     )
     (tmp_path / "data" / "test" / "S1" / "det" / "det.txt").write_text("")
-    cfg = compose_track([*overrides, "detector.overwrite=true"])
+    cfg = compose_track([*overrides, "force=[detect]"])
     assert run_detect(cfg) == {"S1": 1}  # only the first file's pedestrian is left
 
 
@@ -140,31 +149,29 @@ def test_torchvision_stage_on_real_frames(shared_data, tmp_path):
     path = RunFolder(tmp_path / "run").detections("MOT17-05")
     dets = read_detections_txt(path, frame_base=1, num_frames=2, image_size=(480, 640))
     assert written == {"MOT17-05": len(dets)} and len(dets) > 0
-    assert {d.class_id for d in dets} <= {1, 2}
-    for t in (0, 1):
-        frame = [d.rle for d in dets if d.frame == t]
-        if frame:
-            assert masks.decode(frame).sum(axis=0).max() <= 1
-    # renumbered: frame order, then descending score
-    keys = [(d.frame, -d.score) for d in dets]
+    assert set(dets.classes.tolist()) <= {1, 2}
+    for rows in dets.rows_by_frame(2):
+        if len(rows):
+            assert masks.decode([dets.rles[k] for k in rows]).sum(axis=0).max() <= 1
+    # ordered: frame, then descending score
+    keys = list(zip(dets.frames.tolist(), (-dets.scores).tolist(), strict=True))
     assert keys == sorted(keys)
 
 
 def test_config_errors_name_the_key(tmp_path):
-    from remots.detection.stage import build_detector, fusion_kwargs
-
     cfg = compose_track(["detector=detectron2"])
     with pytest.raises(ConfigError, match=r"^detector.weights must be set"):
         build_detector(cfg.detector)
     cfg = compose_track(["detector.fusion.iom_threshold=1.5"])
-    with pytest.raises(ConfigError, match=r"iom_threshold=1.5 is not in \[0, 1\]"):
-        fusion_kwargs(cfg)
-    cfg = compose_track(["+detector.fusion.nms=iou"])
-    with pytest.raises(ConfigError, match=r"unknown detector.fusion keys \['nms'\]"):
-        fusion_kwargs(cfg)
+    with pytest.raises(ConfigError, match=r"detector.fusion.iom_threshold=1.5: expected a number"):
+        fusion_options(cfg)
+    with pytest.raises(Exception, match=r"Could not override 'detector.fusion.nms'"):
+        compose_track(["detector.fusion.nms=iou"])  # a misspelt key fails at composition
+    with pytest.raises(ConfigError, match=r"^detector.fusion.nms: not a key of FusionConfig"):
+        fusion_options(compose_track(["+detector.fusion.nms=iou"]))  # so does an added one
     # classes default to the dataset's
     cfg = compose_track(["detector.fusion.classes=null", "data=kitti_mots"])
-    assert fusion_kwargs(cfg)["classes"] == [1, 2]
+    assert fusion_options(cfg).classes == [1, 2]
 
 
 def test_refine_with_kept_ids_writes_each_detections_input_track_id(tmp_path):
@@ -193,8 +200,8 @@ def test_refine_with_kept_ids_writes_each_detections_input_track_id(tmp_path):
     seeds = json.loads(run.detection_seeds("S1").read_text())
     assert seeds["seed_of_detection"] == [2003, 2007, 2003]
     dets = read_detections_txt(run.detections("S1"), frame_base=1, num_frames=3)
-    assert [masks.bbox([d.rle])[0][0] for d in dets] == [30, 0, 32]
-    run_detect(compose_track([*overrides, "detector.keep_ids=false", "detector.overwrite=true"]))
+    assert masks.bbox(dets.rles)[:, 0].tolist() == [30, 0, 32]
+    run_detect(compose_track([*overrides, "detector.keep_ids=false"]))
     assert not run.detection_seeds("S1").exists()
     with pytest.raises(ConfigError, match="keep_ids=true needs format=mots"):
-        run_detect(compose_track([*overrides, "detector.format=coco", "detector.overwrite=true"]))
+        run_detect(compose_track([*overrides, "detector.format=coco"]))

@@ -1,0 +1,151 @@
+"""``python track.py stage=eval``: MOTS metrics against ground truth.
+
+With the data's own ground truth (the default) every variant the run wrote is evaluated once: the
+IoU-only baseline (``baseline/``), the short tracklets (``tracklets_short/``) and ReMOTS' merged
+tracks (``eval.results_dir``, default ``results/``). The merged tracks' metrics go to
+``metrics.json`` / ``metrics.csv`` (per sequence and combined); the table of every variant with
+each stage's gain to ``summary.json`` / ``summary.md``, which the report stage and sweeps read.
+With ``eval.gt_root`` the results folder is evaluated against that GT folder instead.
+
+Target videos without ground truth: the stage says so in one line and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from omegaconf import DictConfig
+
+from remots.config import EvalConfig, typed
+from remots.errors import ConfigError
+from remots.eval import evaluate as evaluate_tracks
+from remots.eval import evaluate_folder, evaluate_results_folder
+from remots.eval.result import EvalResult
+from remots.io.atomic import atomic_write_json, atomic_write_text
+from remots.io.instances import CLASS_NAMES, IGNORE
+from remots.io.layouts import Video
+from remots.io.mots import read_mots_txt
+from remots.io.run_folder import RunFolder
+from remots.stages import wandb_log
+from remots.stages.videos import target_videos
+
+log = logging.getLogger(__name__)
+
+# The variants of a run, in chain order, with the run-folder artifact of each.
+VARIANTS = (
+    ("IoU-only baseline", "baseline"),
+    ("short tracklets", "short_tracklets"),
+    ("ReMOTS (merged)", "results"),
+)
+TABLE_METRICS = ("IDF1", "HOTA", "sMOTSA", "IDSW")
+
+
+def evaluate(cfg: DictConfig, run: RunFolder) -> float | None:
+    """Evaluate, save, log; return ``eval.objective`` of the merged tracks (first class,
+    combined), or None when the target videos have no ground truth."""
+    options = typed(cfg.eval)
+    classes = eval_classes(cfg, options)
+    if options.gt_root:
+        result = evaluate_folder(
+            options.gt_root,
+            options.results_dir,
+            layout=options.layout,
+            sequences=options.sequences,
+            seqmap=options.seqmap,
+            classes=classes,
+            benchmark=options.benchmark or benchmark_of(options.layout),
+            missing=options.missing,
+        )
+        rows = []
+    else:
+        videos = target_videos(cfg, with_gt=True)
+        if options.sequences:
+            unknown = sorted(set(options.sequences) - {v.name for v in videos})
+            if unknown:
+                raise ConfigError(f"eval.sequences={unknown}: not sequences of the target split")
+            videos = [v for v in videos if v.name in set(options.sequences)]
+        if not videos or any(v.gt is None for v in videos):
+            log.info("the target videos have no ground truth: evaluation skipped")
+            return None
+        benchmark = options.benchmark or benchmark_of(cfg.data.layout)
+        result = evaluate_results_folder(
+            videos, options.results_dir, classes=classes, benchmark=benchmark,
+            missing=options.missing,
+        )  # fmt: skip
+        rows = variant_rows(run, videos, classes, benchmark, merged=result)
+    result.save(run.metrics_json(), run.metrics_csv())
+    log.info("metrics of %s against the ground truth:\n%s", options.results_dir, result.table())
+    objective = float(result.combined[classes[0]][options.objective])
+    if rows:
+        table = format_table(rows)
+        atomic_write_text(run.summary_md(), table + "\n")
+        atomic_write_json(run.summary_json(), {"rows": rows, "objective": objective})
+        log.info("results on the target videos (percent; gain over the row above):\n%s", table)
+    wandb_log.evaluation(cfg, run, result, rows)
+    return objective
+
+
+def eval_classes(cfg: DictConfig, options: EvalConfig) -> list[str]:
+    """Class names evaluated: ``eval.classes``, else the configured data's class ids."""
+    if options.classes:
+        return [str(n) for n in options.classes]
+    return [CLASS_NAMES[int(i)] for i in cfg.data.classes if int(i) != IGNORE]
+
+
+def benchmark_of(layout: str) -> str:
+    return "kitti_mots" if layout == "kitti_mots" else "motschallenge"
+
+
+def variant_rows(
+    run: RunFolder, videos: list[Video], classes, benchmark: str, *, merged: EvalResult
+) -> list[dict]:
+    """One row per (variant, class) present in the run folder: ``TABLE_METRICS`` combined over
+    the sequences. The merged tracks' result is passed in, not evaluated again."""
+    rows = []
+    for label, artifact in VARIANTS:
+        if artifact == "results":
+            result = merged
+        else:
+            paths = {v.name: getattr(run, artifact)(v.name) for v in videos}
+            if not all(p.is_file() for p in paths.values()):
+                continue
+            tracks = {
+                v.name: read_mots_txt(
+                    paths[v.name],
+                    frame_base=v.frame_base,
+                    num_frames=v.num_frames,
+                    image_size=v.image_size,
+                )
+                for v in videos
+            }
+            result = evaluate_tracks(videos, tracks, classes=tuple(classes), benchmark=benchmark)
+        for cls in classes:
+            combined = result.combined[cls]
+            rows.append(
+                {"variant": label, "class": cls, **{m: float(combined[m]) for m in TABLE_METRICS}}
+            )
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """The results table: percent with the gain over the row above of the same class."""
+    lines = [
+        f"{'variant':<20} {'class':<11}" + "".join(f" {m:>8} {'gain':>7}" for m in TABLE_METRICS),
+    ]
+    previous: dict[str, dict] = {}
+    for row in rows:
+        prev = previous.get(row["class"])
+        cells = []
+        for m in TABLE_METRICS:
+            value = row[m]
+            shown = f"{value:8.0f}" if m == "IDSW" else f"{100 * value:8.2f}"
+            if prev is None:
+                gain = ""
+            elif m == "IDSW":
+                gain = f"{value - prev[m]:+7.0f}"
+            else:
+                gain = f"{100 * (value - prev[m]):+7.2f}"
+            cells.append(f" {shown} {gain:>7}")
+        lines.append(f"{row['variant']:<20} {row['class']:<11}" + "".join(cells))
+        previous[row["class"]] = row
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""``python track.py stage=short``: short tracklets of every target sequence (section 2.3).
+
+Per sequence: read the fused detections and their features (``embed_short``), estimate
+theta_short per class from the intra-frame similarities (Fig. 4), run the two-frame tracker, and
+write
+
+- ``tracklets_short/<seq>.txt``: the short tracklets, MOTS txt (valid for TrackEval);
+- ``tracklets_short/<seq>.json``: ``tracklet_of_detection`` (row k = detection k, -1 for none),
+  ``theta_short`` per class, ``num_tracklets``, ``obj_id_of_tracklet`` and the statistics used;
+- ``baseline/<seq>.txt``: the IoU-only baseline tracks;
+- ``plots/theta_short_<seq>.png``: the histogram of Fig. 4.
+
+In refine mode with kept ids (``detections/<seq>.seeds.json`` from the detect stage), the
+tracklets grow from the input's track ids instead (``tracker.seeds``: ``split`` cuts a seed where
+Eq. (1)-(2) forbid its link, ``keep`` keeps it whole).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+from omegaconf import DictConfig
+
+from remots.config import FlowConfig, TrackerConfig, typed
+from remots.io.atomic import atomic_write_json
+from remots.io.detections import Detections
+from remots.io.instances import CLASS_NAMES
+from remots.io.layouts import Video
+from remots.io.mots import write_mots_txt
+from remots.io.run_folder import RunFolder
+from remots.stages.embed import read_features
+from remots.tracking.short_term import ShortTermParams, track_from_seeds, track_short
+from remots.tracking.thresholds import theta_short_per_class
+from remots.tracking.tracks import results_from_tracks
+from remots.viz.thresholds import plot_theta_short
+
+log = logging.getLogger(__name__)
+
+
+def short(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]:
+    """Short tracklets (and the IoU-only baseline) of each video; yields its name when written."""
+    tracker, flow = typed(cfg.tracker), typed(cfg.flow)
+    for video in videos:
+        detections = run.read_detections(video)
+        tracked = np.flatnonzero(np.isin(detections.classes, list(cfg.data.classes)))
+        sub = detections.subset(tracked)
+        features = None
+        if tracker.use_appearance or tracker.estimate_theta_short:
+            phase = tracker.features_phase
+            features = read_features(cfg, run, video, phase, len(detections), "embed_short")
+            features = features[tracked]
+        thetas, sims_of = _theta_short(tracker, sub, features, video)
+        if sims_of:
+            plot_theta_short(
+                {CLASS_NAMES.get(c, str(c)): s for c, s in sims_of.items()},
+                {CLASS_NAMES.get(c, str(c)): thetas[c] for c in sims_of},
+                run.plots() / f"theta_short_{video.name}.png",
+                title=f"{video.name}: intra-frame cosine similarity"
+                + (
+                    ""
+                    if tracker.use_appearance
+                    else "\n(theta_short not used: links by flow-warped IoU)"
+                ),
+            )
+        params = ShortTermParams(
+            theta_short=thetas if tracker.use_appearance else None,
+            use_appearance=tracker.use_appearance,
+            flow_method=flow.method,
+            flow_kwargs=flow.kwargs(),
+            min_iou=tracker.min_iou,
+            progress=tracker.progress,
+        )
+        seeds = run.read_seeds(video, len(detections))
+        if seeds is None:
+            tracklets = track_short(sub, features, params, _frames(video, params))
+        else:
+            split = tracker.seeds == "split"
+            log.info(
+                "%s: tracklets grown from the input's track ids (%s)", video.name, tracker.seeds
+            )
+            frames = _frames(video, params) if split else None
+            tracklets = track_from_seeds(sub, features, seeds[tracked], params, frames, split=split)
+        tracklet_of_detection = np.full(len(detections), -1, np.int64)
+        tracklet_of_detection[tracked] = tracklets
+        instances, obj_id_of_tracklet = results_from_tracks(sub, tracklets)
+        write_mots_txt(run.short_tracklets(video.name), instances, frame_base=video.frame_base)
+        record = {
+            "sequence": video.name,
+            "num_detections": len(detections),
+            "num_tracklets": len(obj_id_of_tracklet),
+            "tracklet_of_detection": tracklet_of_detection.tolist(),
+            "obj_id_of_tracklet": [obj_id_of_tracklet[k] for k in sorted(obj_id_of_tracklet)],
+            "theta_short": {str(c): t for c, t in thetas.items()},
+            "intra_frame_similarity": {str(c): _summary(s) for c, s in sims_of.items()},
+            "flow": {"method": flow.method, **flow.kwargs()},
+            "seeds": None if seeds is None else tracker.seeds,
+            "use_appearance": tracker.use_appearance,
+            "min_iou": tracker.min_iou,
+        }
+        atomic_write_json(run.short_meta(video.name), record)
+        if tracker.baseline.enabled:
+            _baseline(run, video, sub, tracker, flow)
+        log.info(
+            "%s: %d detections -> %d short tracklets", video.name, len(sub), len(obj_id_of_tracklet)
+        )
+        yield video.name
+
+
+def _summary(sims: np.ndarray) -> dict:
+    return {
+        "num_pairs": len(sims),
+        "mean": float(sims.mean()) if len(sims) else None,
+        "std": float(sims.std()) if len(sims) else None,
+    }
+
+
+def _frames(video: Video, params: ShortTermParams):
+    return video.iter_frames() if params.use_flow else None
+
+
+def _theta_short(
+    tracker: TrackerConfig, detections: Detections, features: np.ndarray | None, video: Video
+) -> tuple[dict, dict]:
+    """theta_short per class (Fig. 4) and the intra-frame similarities, plotted; estimated and
+    plotted even where Eq. (2) is off, to show why."""
+    if features is None:
+        return {}, {}
+    thetas, sims_of = theta_short_per_class(
+        features,
+        detections.frames,
+        detections.classes,
+        override=tracker.theta_short,
+        num_std=tracker.num_std,
+        fallback=tracker.theta_short_fallback,
+    )
+    unused = "" if tracker.use_appearance else ", not used (tracker.use_appearance=false)"
+    for class_id, theta in thetas.items():
+        log.info(
+            "%s: theta_short[%s] = %s (%d intra-frame pairs)%s",
+            video.name,
+            CLASS_NAMES.get(class_id, class_id),
+            theta,
+            len(sims_of[class_id]),
+            unused,
+        )
+    return thetas, sims_of
+
+
+def _baseline(run, video, detections, tracker: TrackerConfig, flow: FlowConfig) -> None:
+    """The IoU-only baseline: the same frame-to-frame assignment on ``1 - IoU``."""
+    use_flow = tracker.baseline.use_flow and flow.method != "none"
+    params = ShortTermParams(
+        use_appearance=False,
+        flow_method=flow.method if use_flow else None,
+        flow_kwargs=flow.kwargs() if use_flow else {},
+        min_iou=tracker.baseline.min_iou,
+        progress=tracker.progress,
+    )
+    tracks = track_short(detections, None, params, _frames(video, params))
+    instances, _ = results_from_tracks(detections, tracks)
+    write_mots_txt(run.baseline(video.name), instances, frame_base=video.frame_base)
