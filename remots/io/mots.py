@@ -13,6 +13,8 @@ MOTS png: one 16-bit single-channel image per frame, pixel value = obj_id, 0 bac
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +31,13 @@ PEDESTRIAN = 2
 IGNORE = 10
 CLASS_NAMES = {CAR: "car", PEDESTRIAN: "pedestrian", IGNORE: "ignore"}
 CLASS_IDS = {name: cid for cid, name in CLASS_NAMES.items()}
+
+# Bounds on what an input file may claim, checked before any memory is sized by it.
+MAX_FRAMES = 1_000_000  # frames of a sequence: 9 h 15 min at 30 fps
+MAX_OBJ_ID = 2**31 - 1
+MAX_IMAGE_SIDE = 65_536  # pixels per side of a mask
+MAX_IMAGE_PIXELS = 2**28  # 16384 x 16384
+MAX_FILE_BYTES = 2**30  # a text or JSON input read whole (GT, results, detections): 1 GiB
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,6 +117,13 @@ def parse_mots_lines(
                 lineno,
             ) from None
         t = frame - frame_base
+        if num_frames is None and t >= MAX_FRAMES:
+            raise MOTSFormatError(
+                f"frame {frame} is past {MAX_FRAMES} frames, more than any real sequence (the "
+                "sequence's length is not known: give its images, seqinfo.ini or a seqmap)",
+                path,
+                lineno,
+            )
         if t < 0 or (num_frames is not None and t >= num_frames):
             valid = (
                 f"{frame_base}..{frame_base + num_frames - 1}"
@@ -131,10 +147,11 @@ def parse_mots_lines(
                 path,
                 lineno,
             )
-        if obj_id < 0:
-            raise MOTSFormatError(f"obj_id must be >= 0, found {obj_id}", path, lineno)
-        if height <= 0 or width <= 0:
-            raise MOTSFormatError(f"image size {height}x{width} is not positive", path, lineno)
+        if not 0 <= obj_id <= MAX_OBJ_ID:
+            raise MOTSFormatError(
+                f"obj_id must be in 0..{MAX_OBJ_ID}, found {obj_id}", path, lineno
+            )
+        check_image_size(height, width, path, lineno)
         if size is None:
             size, size_line = (height, width), lineno
         elif (height, width) != size:
@@ -162,6 +179,20 @@ def parse_mots_lines(
     if not allow_overlap:
         _check_no_overlap(instances, line_of, path, frame_base)
     return instances
+
+
+def check_image_size(height: int, width: int, path, line: int | None = None) -> None:
+    """Refuse an image size that is not positive or larger than any real frame
+    (``MAX_IMAGE_SIDE`` per side, ``MAX_IMAGE_PIXELS`` in all)."""
+    if height <= 0 or width <= 0:
+        raise MOTSFormatError(f"image size {height}x{width} is not positive", path, line)
+    if max(height, width) > MAX_IMAGE_SIDE or height * width > MAX_IMAGE_PIXELS:
+        raise MOTSFormatError(
+            f"image size {height}x{width} is larger than any real frame (at most "
+            f"{MAX_IMAGE_SIDE} pixels a side, {MAX_IMAGE_PIXELS} in all)",
+            path,
+            line,
+        )
 
 
 def _check_no_overlap(
@@ -213,11 +244,14 @@ def read_mots_txt(
     if require_sorted:  # fast path: the whole file checked at once; errors are worded below
         from remots.io.mots_fast import parse_checked
 
-        instances = parse_checked(
-            data, frame_base, num_frames, image_size, allowed_classes, not allow_overlap
-        )
-        if instances is not None:
-            return instances
+        # bounds the fast path does not check: the slow one words the error
+        bound = num_frames if num_frames is not None else MAX_FRAMES
+        if image_size is not None or _first_size_ok(data):
+            instances = parse_checked(
+                data, frame_base, bound, image_size, allowed_classes, not allow_overlap
+            )
+            if instances is not None and all(i.obj_id <= MAX_OBJ_ID for i in instances):
+                return instances
     return parse_mots_lines(
         text_lines(data, path),
         path,
@@ -230,19 +264,56 @@ def read_mots_txt(
     )
 
 
+def _first_size_ok(data: bytes) -> bool:
+    """Whether the image size on the first line of a MOTS txt file is within the bounds (or not
+    in the plain form the fast path reads, which then refuses the file)."""
+    fields = data[: data.find(b"\n")].split(b" ") if b"\n" in data else data.split(b" ")
+    try:
+        height, width = int(fields[3]), int(fields[4])
+    except (IndexError, ValueError):
+        return True
+    return max(height, width) <= MAX_IMAGE_SIDE and height * width <= MAX_IMAGE_PIXELS
+
+
 def read_text_lines(path: Path) -> list[str]:
     """The lines of a text file; a missing or non-UTF-8 file is a MOTSFormatError naming it."""
     return text_lines(read_bytes(path), path)
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes; a missing file is a MOTSFormatError naming it."""
+def read_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """A file's bytes, at most ``limit`` (default ``MAX_FILE_BYTES``).
+
+    A missing file, a folder, a device or pipe (a link to ``/dev/zero``), a file larger than the
+    limit or an unreadable one is a MOTSFormatError naming it, raised before the file is read:
+    the read itself is bounded too, for files whose size the system does not tell.
+    """
+    limit = MAX_FILE_BYTES if limit is None else int(limit)
     try:
-        return Path(path).read_bytes()
+        info = os.stat(path)  # before opening: opening a pipe would wait for a writer
+        if stat.S_ISDIR(info.st_mode):
+            raise MOTSFormatError("expected a file, found a folder", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise MOTSFormatError(
+                "not a regular file (a device, a pipe or a socket): expected a text file", path
+            )
+        if info.st_size > limit:
+            raise MOTSFormatError(
+                f"file is {info.st_size} bytes, more than the {limit} bytes an input may have",
+                path,
+            )
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise MOTSFormatError("file not found", path) from None
     except IsADirectoryError:
         raise MOTSFormatError("expected a file, found a folder", path) from None
+    except PermissionError:
+        raise MOTSFormatError("file cannot be read (permission denied)", path) from None
+    except OSError as err:  # a name too long, a broken link loop, an I/O error
+        raise MOTSFormatError(f"file cannot be read: {err.strerror or err}", path) from None
+    if len(data) > limit:
+        raise MOTSFormatError(f"file is longer than the {limit} bytes an input may have", path)
+    return data
 
 
 def text_lines(data: bytes, path: Path) -> list[str]:
