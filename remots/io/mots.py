@@ -78,6 +78,33 @@ def group_by_frame(instances: Iterable[Instance], num_frames: int) -> list[list[
     return frames
 
 
+def select_frames(instances: Iterable[Instance], frames: range) -> list[Instance]:
+    """The instances whose frame (a 0-based index into a whole source) is one of ``frames``,
+    renumbered to their position in ``frames``; input order is kept."""
+    out = []
+    for inst in instances:
+        if inst.frame in frames:
+            out.append(inst.with_(frame=frames.index(inst.frame)))
+    return out
+
+
+def _strided(instances: list[Instance], step: int, frame_base: int, path) -> list[Instance]:
+    """Instances read with one frame per number, renumbered for a sequence of every ``step``-th
+    frame (``frame_base + t * step``); a frame between two of the sequence's is an error."""
+    if step == 1:
+        return instances
+    for inst in instances:
+        if inst.frame % step:
+            label = inst.frame + frame_base
+            raise MOTSFormatError(
+                f"frame {label} is not one of the sequence's frames ({frame_base}, "
+                f"{frame_base + step}, {frame_base + 2 * step}, ...)",
+                path,
+                frame=label,
+            )
+    return [inst.with_(frame=inst.frame // step) for inst in instances]
+
+
 def parse_mots_lines(
     lines: Iterable[str],
     path: str | Path,
@@ -102,9 +129,14 @@ def parse_mots_lines(
             continue
         fields = line.split(" ")
         if len(fields) != 6:
+            hint = (
+                " (commas: a MOTChallenge box CSV, not a MOTS txt of masks)"
+                if len(fields) == 1 and line.count(",") >= 5
+                else ""
+            )
             raise MOTSFormatError(
                 f"expected 6 space-separated columns "
-                f"(frame obj_id class_id img_height img_width rle), found {len(fields)}",
+                f"(frame obj_id class_id img_height img_width rle), found {len(fields)}{hint}",
                 path,
                 lineno,
             )
@@ -223,12 +255,15 @@ def read_mots_txt(
     allowed_classes: Sequence[int] | None = (CAR, PEDESTRIAN, IGNORE),
     allow_overlap: bool = False,
     require_sorted: bool = True,
+    frame_step: int = 1,
 ) -> list[Instance]:
     """Read a MOTS txt file into 0-based ``Instance`` objects, validating every line.
 
     Args:
         frame_base: the number of the first frame in the file (1 MOTSChallenge, 0 KITTI MOTS).
         num_frames: if given, frames past the sequence are an error.
+        frame_step: the file numbers frame ``t`` as ``frame_base + t * frame_step`` (a sequence
+            of every ``frame_step``-th frame of its source); other frames are an error.
         image_size: ``(height, width)`` every mask must have; else the first line sets it.
         allowed_classes: class ids accepted (None accepts any).
         allow_overlap: accept masks of one frame that share pixels (detections may).
@@ -240,6 +275,18 @@ def read_mots_txt(
         frames outside the sequence or out of order, unknown class.
     """
     path = Path(path)
+    if frame_step != 1:
+        span = None if num_frames is None else (num_frames - 1) * frame_step + 1
+        kept = read_mots_txt(
+            path,
+            frame_base=frame_base,
+            num_frames=span,
+            image_size=image_size,
+            allowed_classes=allowed_classes,
+            allow_overlap=allow_overlap,
+            require_sorted=require_sorted,
+        )
+        return _strided(kept, frame_step, frame_base, path)
     data = read_bytes(path)
     if require_sorted:  # fast path: the whole file checked at once; errors are worded below
         from remots.io.mots_fast import parse_checked
@@ -325,19 +372,22 @@ def text_lines(data: bytes, path: Path) -> list[str]:
         raise MOTSFormatError("not a text file (invalid UTF-8)", path, line) from None
 
 
-def format_mots_line(inst: Instance, frame_base: int) -> str:
+def format_mots_line(inst: Instance, frame_base: int, frame_step: int = 1) -> str:
     h, w = inst.rle["size"]
     return (
-        f"{inst.frame + frame_base} {inst.obj_id} {inst.class_id} {h} {w} "
+        f"{frame_base + inst.frame * frame_step} {inst.obj_id} {inst.class_id} {h} {w} "
         f"{masks.rle_to_string(inst.rle)}"
     )
 
 
-def write_mots_txt(path: str | Path, instances: Iterable[Instance], *, frame_base: int) -> None:
-    """Write instances as MOTS txt, in the given order, atomically (temp file + rename)."""
+def write_mots_txt(
+    path: str | Path, instances: Iterable[Instance], *, frame_base: int, frame_step: int = 1
+) -> None:
+    """Write instances as MOTS txt, in the given order, atomically (temp file + rename); frame
+    ``t`` is numbered ``frame_base + t * frame_step``."""
     with atomic_open(path, "w", encoding="ascii", newline="\n") as f:
         for inst in instances:
-            f.write(format_mots_line(inst, frame_base) + "\n")
+            f.write(format_mots_line(inst, frame_base, frame_step) + "\n")
 
 
 def sort_instances(instances: Iterable[Instance]) -> list[Instance]:
