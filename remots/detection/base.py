@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from remots.io.detections import Detections, DropCounts, dropped_of
 from remots.io.layouts import Sequence as Video
 from remots.io.mots import Instance
 
@@ -62,7 +63,7 @@ class FrameDetector(Detector):
                 images, frames = [], []
         if images:
             out.extend(self.detect_batch(images, frames))
-        return [d.with_(obj_id=k) for k, d in enumerate(out)]
+        return Detections(d.with_(obj_id=k) for k, d in enumerate(out))
 
 
 class Ensemble(Detector):
@@ -74,8 +75,9 @@ class Ensemble(Detector):
         if not self.members:
             raise ValueError("an ensemble needs at least one member detector")
 
-    def __call__(self, seq: Video) -> list[Instance]:
+    def __call__(self, seq: Video) -> Detections:
         out: list[Instance] = []
+        drops = DropCounts()
         for k, member in enumerate(self.members):
             dets = member(seq)
             log.info(
@@ -86,4 +88,5 @@ class Ensemble(Detector):
                 len(dets),
             )
             out.extend(dets)
-        return [d.with_(obj_id=k) for k, d in enumerate(out)]
+            drops.merge(dropped_of(dets))
+        return Detections((d.with_(obj_id=k) for k, d in enumerate(out)), drops)
