@@ -445,10 +445,14 @@ def write_mots_png(path: str | Path, id_map: np.ndarray) -> None:
 
 def read_mots_png(path: str | Path, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read one MOTS png as a ``(H, W)`` uint16 obj_id map, checking depth and size."""
+    from remots.io.frames import image_incomplete
+
     path = Path(path)
-    if not path.is_file():
-        raise MOTSFormatError("file not found", path)
-    id_map = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    data = read_bytes(path, limit=2**30)
+    why = image_incomplete(data)
+    if why is not None:
+        raise MOTSFormatError(why, path)
+    id_map = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if id_map is None:
         raise MOTSFormatError("not a readable PNG image", path)
     if id_map.ndim != 2 or id_map.dtype != np.uint16:

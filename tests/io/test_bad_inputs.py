@@ -209,3 +209,14 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(mots, "MAX_FILE_BYTES", 10_000)
     with pytest.raises(InputError, match="file is 15000 bytes, more than the 10000 bytes"):
         mots.read_mots_txt(path, frame_base=1)
+
+
+def test_a_truncated_mots_png_is_an_error_naming_the_file(tmp_path):
+    id_map = np.zeros((24, 32), np.uint16)
+    id_map[2:9, 3:12] = 2001
+    path = tmp_path / "000001.png"
+    mots.write_mots_png(path, id_map)
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(InputError, match="truncated PNG") as info:
+        mots.read_mots_png_dir(tmp_path, frame_base=1)
+    one_line(info.value, path)
