@@ -141,7 +141,7 @@ def detections_of(seq, *, drop: float, seed: int) -> list[Instance]:
             write_detections_txt(det_path, [g.with_(score=1.0) for g in kept], frame_base=1)
     return read_detections_txt(
         det_path, frame_base=1, num_frames=seq.num_frames, image_size=seq.image_size
-    ).instances()
+    )
 
 
 def match_to_gt(seq, detections) -> np.ndarray:
@@ -308,7 +308,7 @@ def main(argv=None) -> None:
                 frame_base=seq.frame_base,
                 num_frames=seq.num_frames,
                 image_size=seq.image_size,
-            ).instances()
+            )
             feats = np.load(args.run / "features" / args.phase / f"{seq.name}.npy")
             gt_id = match_to_gt(seq, dets)
         else:

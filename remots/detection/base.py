@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from remots.io.detections import DropCounts, RawDetections, dropped_of
 from remots.io.instances import Instance
 from remots.io.layouts import Video
 
@@ -39,7 +40,7 @@ class FrameDetector(Detector):
         self.progress = progress
 
     def detect_batch(self, images: Sequence[np.ndarray], frames: Sequence[int]) -> list[Instance]:
-        """Detections of a batch of ``(H, W, 3)`` uint8 BGR images whose 0-based frame indices
+        """RawDetections of a batch of ``(H, W, 3)`` uint8 BGR images whose 0-based frame indices
         are ``frames``."""
         raise NotImplementedError
 
@@ -62,7 +63,7 @@ class FrameDetector(Detector):
                 images, frames = [], []
         if images:
             out.extend(self.detect_batch(images, frames))
-        return [d.with_(obj_id=k) for k, d in enumerate(out)]
+        return RawDetections(d.with_(obj_id=k) for k, d in enumerate(out))
 
 
 class Ensemble(Detector):
@@ -74,8 +75,9 @@ class Ensemble(Detector):
         if not self.members:
             raise ValueError("an ensemble needs at least one member detector")
 
-    def __call__(self, seq: Video) -> list[Instance]:
+    def __call__(self, seq: Video) -> RawDetections:
         out: list[Instance] = []
+        drops = DropCounts()
         for k, member in enumerate(self.members):
             dets = member(seq)
             log.info(
@@ -86,4 +88,5 @@ class Ensemble(Detector):
                 len(dets),
             )
             out.extend(dets)
-        return [d.with_(obj_id=k) for k, d in enumerate(out)]
+            drops.merge(dropped_of(dets))
+        return RawDetections((d.with_(obj_id=k) for k, d in enumerate(out)), drops)

@@ -13,6 +13,10 @@ mask. Per frame, in order:
    (across classes: a MOTS frame holds at most one object per pixel);
 4. drop masks whose remaining area is under ``min_area`` pixels.
 
+The detections dropped in steps 1 and 4 are counted by reason and class (``DropCounts``):
+``fuse_detections`` returns a ``RawDetections`` list whose ``dropped`` adds them to the counts its
+input carried (the classes a reader dropped), so the caller can warn with numbers.
+
 All functions work on RLE lists and numpy arrays, with keyword arguments and no config objects.
 """
 
@@ -25,6 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from remots import masks
+from remots.io.detections import DropCounts, RawDetections, dropped_of
 from remots.io.instances import Instance
 
 log = logging.getLogger(__name__)
@@ -35,15 +40,22 @@ def filter_detections(
     *,
     score_threshold: float = 0.0,
     classes: Sequence[int] | None = None,
+    drops: DropCounts | None = None,
 ) -> list[Instance]:
-    """Detections scoring at least ``score_threshold`` and, when ``classes`` is given, of one of
-    those classes."""
+    """RawDetections scoring at least ``score_threshold`` and, when ``classes`` is given, of one of
+    those classes; the others are counted in ``drops`` (class first, then score)."""
     allowed = None if classes is None else {int(c) for c in classes}
-    return [
-        d
-        for d in detections
-        if d.score >= score_threshold and (allowed is None or d.class_id in allowed)
-    ]
+    kept = []
+    for d in detections:
+        if allowed is not None and d.class_id not in allowed:
+            if drops is not None:
+                drops.add("class_not_tracked", d.class_id)
+        elif d.score < score_threshold:
+            if drops is not None:
+                drops.add("score_below_threshold", d.class_id)
+        else:
+            kept.append(d)
+    return kept
 
 
 def iom_nms(
@@ -101,16 +113,21 @@ def fuse_frame(
     min_area: int = 0,
     classes: Sequence[int] | None = None,
     class_aware: bool = True,
+    drops: DropCounts | None = None,
 ) -> list[Instance]:
     """Fuse the raw detections of one frame into pixel-exclusive masks (paper, section 2.1).
 
     Steps: score / class filter, IoM-NMS (``iom_nms``), pixel exclusivity (higher score keeps a
     shared pixel), then masks with fewer than ``max(min_area, 1)`` pixels left are dropped.
+    RawDetections dropped by the filter and by the area are counted in ``drops`` (those suppressed
+    by the NMS are duplicates, not counted).
 
     Returns the surviving detections, their ``rle`` replaced by the exclusive mask, ordered by
     descending score (ties in input order). ``obj_id`` is left as given (renumber afterwards).
     """
-    dets = filter_detections(detections, score_threshold=score_threshold, classes=classes)
+    dets = filter_detections(
+        detections, score_threshold=score_threshold, classes=classes, drops=drops
+    )
     if not dets:
         return []
     sizes = {tuple(d.rle["size"]) for d in dets}
@@ -124,11 +141,13 @@ def fuse_frame(
     exclusive = masks.make_exclusive([rles[k] for k in keep], scores[keep])
     areas = masks.area(exclusive)
     minimum = max(int(min_area), 1)
-    return [
-        dets[k].with_(rle=rle)
-        for k, rle, a in zip(keep, exclusive, areas, strict=True)
-        if a >= minimum
-    ]
+    out = []
+    for k, rle, a in zip(keep, exclusive, areas, strict=True):
+        if a >= minimum:
+            out.append(dets[k].with_(rle=rle))
+        elif drops is not None:
+            drops.add("area_below_minimum", dets[k].class_id)
+    return out
 
 
 def fuse_detections(
@@ -142,12 +161,14 @@ def fuse_detections(
     class_aware: bool = True,
     progress: bool = True,
     desc: str = "fusing",
-) -> list[Instance]:
+) -> RawDetections:
     """``fuse_frame`` on every frame of a sequence; returns fused detections ordered by frame.
 
     ``detections`` may come from several detectors (concatenated, any order). ``num_frames``
-    only sizes the progress bar.
+    only sizes the progress bar. The result's ``dropped`` holds the counts the input carried
+    (``RawDetections.dropped``) plus those of the class, score and area filters here.
     """
+    drops = DropCounts().merge(dropped_of(detections))
     by_frame: dict[int, list[Instance]] = {}
     for d in detections:
         by_frame.setdefault(d.frame, []).append(d)
@@ -164,6 +185,7 @@ def fuse_detections(
                 min_area=min_area,
                 classes=classes,
                 class_aware=class_aware,
+                drops=drops,
             )
         )
     log.info(
@@ -173,4 +195,4 @@ def fuse_detections(
         num_frames if num_frames is not None else "?",
         len(out),
     )
-    return out
+    return RawDetections(out, drops)

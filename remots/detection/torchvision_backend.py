@@ -1,18 +1,24 @@
 """torchvision Mask R-CNN as a detector backend (batched; CUDA with AMP when available).
 
 Weights: ``None`` builds the network with random weights (what the tests use: no weights can be
-downloaded on machines without network); a path to a local file loads a state dict (a bare
-``state_dict`` or a checkpoint holding ``"model"`` / ``"state_dict"``); any other string is a
-torchvision weights name (``"DEFAULT"``, ``"COCO_V1"`` or the full enum name), downloaded from the
-hub on first use. COCO labels map to MOTS classes: 1 person -> 2 pedestrian, 3 car -> 1 car;
+downloaded on machines without network; it logs a warning, its detections mean nothing); a path
+to a local file loads a state dict (a bare ``state_dict`` or a checkpoint holding ``"model"`` /
+``"state_dict"``); any other string is a torchvision weights name (``"DEFAULT"``, ``"COCO_V1"`` or
+the full enum name), downloaded into the torch hub cache (``<TORCH_HOME>/hub/checkpoints``) on
+first use. Weights that cannot be fetched (offline) or a corrupt cached file are a one-line
+``ConfigError`` naming the weights, the file to put in the cache and the ``detector.weights`` key
+for a local file. COCO labels map to MOTS classes: 1 person -> 2 pedestrian, 3 car -> 1 car;
 other labels are dropped before the mask head runs.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
@@ -130,11 +136,23 @@ def build_maskrcnn(name: str, weights: str | None, *, seed: int = 0, **kwargs) -
 
     builder = getattr(torchvision.models.detection, name)
     if weights is None or Path(str(weights)).is_file():
+        if weights is None:
+            log.warning(
+                "%s runs with RANDOM weights (detector.weights=null): its detections mean "
+                "nothing; set detector.weights=DEFAULT (downloaded once) or a local file",
+                name,
+            )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = builder(weights=None, weights_backbone=None, **kwargs)
         if weights is not None:
-            state = torch.load(str(weights), map_location="cpu", weights_only=True)
+            try:
+                state = torch.load(str(weights), map_location="cpu", weights_only=True)
+            except Exception as err:  # torch raises many types for a bad file
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err)
+                raise ConfigError(
+                    f"detector.weights={weights}: not a readable state dict ({reason})"
+                ) from None
             if isinstance(state, dict):
                 state = state.get("model", state.get("state_dict", state))
             try:
@@ -154,16 +172,53 @@ def build_maskrcnn(name: str, weights: str | None, *, seed: int = 0, **kwargs) -
             enum[weights] if weights in enum.__members__ else torchvision.models.get_weight(weights)
         )
     except (KeyError, ValueError, AttributeError):
+        looks_like_a_path = "/" in str(weights) or Path(str(weights)).suffix in (".pth", ".pt")
+        if looks_like_a_path:
+            raise ConfigError(f"detector.weights={weights}: no such file") from None
         raise ConfigError(
-            f"weights {weights!r} are neither a file nor a torchvision weights name for {name}"
+            f"detector.weights={weights!r} is neither a file nor a torchvision weights name for "
+            f"{name} (e.g. DEFAULT, COCO_V1)"
         ) from None
     if kwargs.get("num_classes", 91) != 91:
         raise ConfigError(
             f"torchvision weights {weights!r} are COCO weights: num_classes must be 91"
         )
     kwargs.pop("num_classes", None)
-    log.info("loading %s weights %s from the torchvision hub", name, resolved)
-    return builder(weights=resolved, **kwargs)
+    cached = fetch_weights(resolved)
+    log.info("loading %s weights %s from %s", name, resolved, cached)
+    try:
+        return builder(weights=resolved, **kwargs)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(
+            f"the cached weights {resolved} in {cached} cannot be loaded ({reason}): delete the "
+            "file to fetch it again, or set detector.weights to a local file"
+        ) from None
+
+
+def weights_cache_file(weights) -> Path:
+    """Where torch hub keeps the file of torchvision ``weights`` (an enum member)."""
+    filename = os.path.basename(urlparse(weights.url).path)
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+def fetch_weights(weights) -> Path:
+    """The cached file of torchvision ``weights``, downloaded first if missing; a download that
+    fails (no network) is a one-line ``ConfigError`` saying which file to put where."""
+    cached = weights_cache_file(weights)
+    if cached.is_file():
+        return cached
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(weights.url, str(cached), progress=False)
+    except (OSError, RuntimeError, ValueError) as err:  # URLError, HTTPError, timeouts, hash
+        reason = getattr(err, "reason", None) or str(err).strip() or type(err).__name__
+        raise ConfigError(
+            f"cannot fetch the torchvision weights {weights} from {weights.url} ({reason}): "
+            f"offline, put that file in {cached.parent}/ (the torch hub cache; TORCH_HOME moves "
+            "it), or set detector.weights=/path/to/weights.pth (a local state dict)"
+        ) from None
+    return cached
 
 
 def _keep_labels_before_mask_head(net: torch.nn.Module, labels: Sequence[int]) -> None:

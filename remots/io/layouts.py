@@ -3,9 +3,21 @@
 MOTSChallenge: ``<root>/<seq>/{img1/*.jpg, gt/gt.txt, seqinfo.ini}``, frames 1-based.
 KITTI MOTS: ``<root>/image_02/<seq>/*.png``, ``<root>/instances_txt/<seq>.txt``,
 ``<root>/seqmaps/*.seqmap``, frames 0-based.
+A folder of frames: the image files ordered by name, numbered 1, 2, ... in that order.
+A video: its frames numbered 1, 2, ... in decoding order.
 
 Every loader returns ``Video`` objects; frames are 0-based indices in memory and the file
 numbering is kept in ``Video.frame_base``.
+
+Part of a source (``start``, ``stop``, ``stride``, for every layout): the frames
+``start, start + stride, ...`` before ``stop``, counted 0-based from the source's first frame
+(Python's ``range``; ``stop`` None is the end). Frame numbering stays the source's: frame ``t``
+of the sequence is source frame number ``frame_base + t * frame_step``, so results of frames
+101..200 of a video are written as frames 101..200 (``Video.frame_label``). The ground truth
+is restricted to the selected frames and renumbered alike; precomputed detections are read in
+the source's numbering and restricted the same way (``Video.selection``). With ``stride`` 1
+every reader and writer that takes ``frame_base`` works unchanged; with ``stride`` > 1 pass
+``frame_step=seq.frame_step`` as well.
 """
 
 from __future__ import annotations
@@ -18,10 +30,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from remots.errors import InputError
+from remots.errors import ConfigError, InputError
 from remots.io.atomic import atomic_write_text
+from remots.io.frames import read_image
 from remots.io.instances import Instance, group_by_frame
-from remots.io.mots import read_mots_txt
+from remots.io.mots import MAX_FRAMES, read_bytes, read_mots_txt, select_frames
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -33,7 +46,12 @@ class Video:
 
     ``frame_paths`` (image files, in frame order) or ``video_path`` gives the pixels.
     ``gt`` holds 0-based ``Instance`` objects, or None for a sequence without ground truth.
-    ``frame_base`` is the number of the first frame in this sequence's files.
+    ``frame_base`` is the number of frame 0 in this sequence's files (the source's numbering),
+    ``frame_step`` the source frames from one frame to the next (1 unless a stride was asked).
+    ``source_frame_base`` and ``source_num_frames`` describe the whole source a part was taken
+    from (None: the sequence is the whole source).
+    ``fps``: the source's frame rate (a video's own, seqinfo.ini's ``frameRate``); the rate of
+    the selected frames is ``selected_fps``.
     ``extra["seq_dir"]`` is the sequence's folder (MOTSChallenge) or the dataset root (KITTI),
     where per-sequence side files such as precomputed detections are looked up.
     """
@@ -49,10 +67,42 @@ class Video:
     gt: list[Instance] | None = None
     gt_path: Path | None = None
     extra: dict = field(default_factory=dict)
+    frame_step: int = 1
+    source_frame_base: int | None = None
+    source_num_frames: int | None = None
 
     @property
     def image_size(self) -> tuple[int, int]:
         return (self.height, self.width)
+
+    @property
+    def selection(self) -> range:
+        """The 0-based source indices of the sequence's frames (frame ``t`` is
+        ``selection[t]``)."""
+        base = self.frame_base if self.source_frame_base is None else self.source_frame_base
+        start = self.frame_base - base
+        return range(start, start + self.num_frames * self.frame_step, self.frame_step)
+
+    @property
+    def source_length(self) -> int:
+        """Frames of the whole source (the sequence's own count when it is not a part)."""
+        if self.source_num_frames is not None:
+            return self.source_num_frames
+        return self.selection.stop if self.num_frames else 0
+
+    @property
+    def source_base(self) -> int:
+        """The number of the source's first frame in its files."""
+        return self.frame_base if self.source_frame_base is None else self.source_frame_base
+
+    @property
+    def selected_fps(self) -> float:
+        """The frame rate of the selected frames: ``fps / frame_step``."""
+        return self.fps / self.frame_step
+
+    def source_index(self, t: int) -> int:
+        """The 0-based index in the whole source of frame ``t``."""
+        return self.selection.start + t * self.frame_step
 
     def gt_by_frame(self) -> list[list[Instance]]:
         if self.gt is None:
@@ -61,7 +111,12 @@ class Video:
 
     def frame_label(self, t: int) -> int:
         """The frame number as the sequence's files write it."""
-        return t + self.frame_base
+        return self.frame_base + t * self.frame_step
+
+    def select(self, instances) -> list[Instance]:
+        """Instances numbered in the whole source (0-based source indices), restricted to the
+        sequence's frames and renumbered to its 0-based frames."""
+        return select_frames(instances, self.selection)
 
     def read_frame(self, t: int) -> np.ndarray:
         """Frame ``t`` (0-based) as ``(H, W, 3)`` uint8 BGR, checked against the sequence size."""
@@ -78,18 +133,25 @@ class Video:
 
 # --------------------------------------------------------------------------- seqinfo / seqmap
 
+MAX_SIDE_FILE_BYTES = 2**20  # seqinfo.ini, a seqmap
+
 
 def read_seqinfo(path: str | Path) -> dict:
-    """Read a MOTSChallenge ``seqinfo.ini`` into a dict with typed fields."""
+    """Read a MOTSChallenge ``seqinfo.ini`` into a dict with typed fields, checked: a positive
+    ``seqLength`` of at most ``MAX_FRAMES``, a positive frame size and frame rate."""
     path = Path(path)
+    if not path.exists():
+        raise InputError("seqinfo.ini not found", path)
+    data = read_bytes(path, limit=MAX_SIDE_FILE_BYTES)
     parser = configparser.ConfigParser()
     try:
-        with open(path, encoding="utf-8") as f:
-            parser.read_file(f)
-    except FileNotFoundError:
-        raise InputError("seqinfo.ini not found", path) from None
+        parser.read_string(data.decode("utf-8"), source=str(path))
+    except UnicodeDecodeError:
+        raise InputError("not a valid seqinfo.ini: not UTF-8 text", path) from None
     except configparser.Error as err:
-        raise InputError(f"not a valid seqinfo.ini: {err}", path) from None
+        line = getattr(err, "lineno", None)
+        reason = str(err).splitlines()[0]
+        raise InputError(f"not a valid seqinfo.ini: {reason}", path, line) from None
     if "Sequence" not in parser:
         raise InputError("seqinfo.ini has no [Sequence] section", path)
     sec = parser["Sequence"]
@@ -111,6 +173,17 @@ def read_seqinfo(path: str | Path) -> dict:
             raise InputError(
                 f"seqinfo.ini key {key}={sec[key]!r} is not a {cast.__name__}", path
             ) from None
+    if not 0 < out["frameRate"] < float("inf"):
+        raise InputError(f"seqinfo.ini frameRate={sec['frameRate']} is not positive", path)
+    if out["seqLength"] > MAX_FRAMES:
+        raise InputError(
+            f"seqinfo.ini seqLength={out['seqLength']} is more than any real sequence "
+            f"({MAX_FRAMES} frames)",
+            path,
+        )
+    for key in ("imWidth", "imHeight"):
+        if not 0 < out[key] <= 65_536:
+            raise InputError(f"seqinfo.ini {key}={out[key]} is not in 1..65536", path)
     return out
 
 
@@ -147,7 +220,7 @@ def write_seqinfo_for_frames(seq_dir: str | Path, fps: float = 30.0) -> Path:
     """Generate ``seqinfo.ini`` for a user's own ``<seq_dir>/img1`` folder of frames."""
     seq_dir = Path(seq_dir)
     frames = list_frames(seq_dir / "img1")
-    height, width = _image_size(frames[0])
+    height, width = _image_size(frames[0], frame=1)
     return write_seqinfo(
         seq_dir,
         name=seq_dir.name,
@@ -163,10 +236,15 @@ def read_seqmap(path: str | Path) -> list[tuple[str, int, int]]:
     """Read a seqmap: KITTI style ``seq empty first last`` lines, or a MOTChallenge ``name``
     header with one sequence per line (``first``/``last`` then -1)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError("seqmap not found", path)
+    data = read_bytes(path, limit=MAX_SIDE_FILE_BYTES)
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputError("seqmap is not UTF-8 text", path) from None
     out = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(lines, start=1):
         fields = line.split()
         if not fields or (lineno == 1 and fields == ["name"]):
             continue
@@ -174,9 +252,16 @@ def read_seqmap(path: str | Path) -> list[tuple[str, int, int]]:
             out.append((fields[0], -1, -1))
         elif len(fields) == 4:
             try:
-                out.append((fields[0], int(fields[2]), int(fields[3])))
+                first, last = int(fields[2]), int(fields[3])
             except ValueError:
                 raise InputError("seqmap frames must be integers", path, lineno) from None
+            if not 0 <= first <= last < MAX_FRAMES:
+                raise InputError(
+                    f"seqmap frames {first}..{last} are not 0 <= first <= last < {MAX_FRAMES}",
+                    path,
+                    lineno,
+                )
+            out.append((fields[0], first, last))
         else:
             raise InputError(
                 f"expected 'seq empty first last' or one name, found {len(fields)} columns",
@@ -204,6 +289,48 @@ def write_seqmap(path: str | Path, sequences: Sequence[Video], style: str = "kit
 # --------------------------------------------------------------------------- loaders
 
 
+def frame_range(
+    num_frames: int, start: int = 0, stop: int | None = None, stride: int = 1, *, source=None
+) -> range:
+    """The 0-based source indices ``range(start, stop, stride)`` of a source of ``num_frames``
+    frames, checked: ``start`` >= 0 and before the end, ``stop`` after ``start`` (None: the
+    end; past the end: the end), ``stride`` >= 1. ``source`` names the source in errors."""
+    where = f" of {source}" if source is not None else ""
+    for key, value in (("start", start), ("stride", stride)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"frame range {key}={value!r} is not an integer")
+    if stop is not None and (isinstance(stop, bool) or not isinstance(stop, int)):
+        raise ConfigError(f"frame range stop={stop!r} is not an integer or None")
+    if stride < 1:
+        raise ConfigError(f"frame range stride={stride} must be >= 1")
+    if start < 0:
+        raise ConfigError(f"frame range start={start} must be >= 0 (frames count from 0)")
+    if start >= num_frames:
+        raise ConfigError(
+            f"frame range start={start} is past the last frame{where} ({num_frames} frames, "
+            f"indices 0..{num_frames - 1})"
+        )
+    if stop is not None and stop <= start:
+        raise ConfigError(f"frame range stop={stop} must be after start={start}")
+    return range(start, num_frames if stop is None else min(stop, num_frames), stride)
+
+
+def _part(seq: Video, frames: range) -> Video:
+    """``seq`` (a whole source) cut to the source indices ``frames``; GT selected alike."""
+    if frames == range(seq.num_frames):
+        return seq
+    seq.source_frame_base = seq.frame_base
+    seq.source_num_frames = seq.num_frames
+    seq.frame_base = seq.frame_base + frames.start
+    seq.frame_step = frames.step
+    seq.num_frames = len(frames)
+    if seq.frame_paths is not None:
+        seq.frame_paths = [seq.frame_paths[k] for k in frames]
+    if seq.gt is not None:
+        seq.gt = select_frames(seq.gt, frames)
+    return seq
+
+
 def list_frames(folder: str | Path) -> list[Path]:
     """Image files of a frame folder, ordered by name (frames are zero-padded numbers)."""
     folder = Path(folder)
@@ -215,22 +342,70 @@ def list_frames(folder: str | Path) -> list[Path]:
     return frames
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise InputError("cannot read image (missing, empty or corrupt)", path)
+def _image_size(path: Path, frame: int | None = None) -> tuple[int, int]:
+    img = read_image(path, frame=frame, flags=cv2.IMREAD_UNCHANGED)
     return int(img.shape[0]), int(img.shape[1])
 
 
-def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) -> Video:
-    """Load ``<seq_dir>/{seqinfo.ini, img1/, gt/gt.txt}`` (frames 1-based)."""
+def _check_frames_present(seq_dir: Path, info: dict, frame_paths: list[Path]) -> None:
+    """A MOTSChallenge sequence's ``img1/`` against its ``seqinfo.ini``: every frame the seqinfo
+    promises is there, none beyond, the first has the seqinfo's size. A sequence without the
+    image folder (ground truth for evaluation only) is not checked."""
+    seqinfo = seq_dir / "seqinfo.ini"
+    im_dir = seq_dir / info["imDir"]
+    if not im_dir.is_dir():
+        return
+    present = {p.name for p in im_dir.iterdir()}
+    n = info["seqLength"]
+    missing = [p for p in frame_paths if p.name not in present]
+    if missing:
+        later = [p for p in frame_paths if p.name in present and p.name > missing[0].name]
+        if later:  # a hole in the sequence
+            raise InputError("frame image is missing", missing[0], frame=int(missing[0].stem))
+        numbers = sorted(int(p.stem) for p in im_dir.glob(f"*{info['imExt']}") if p.stem.isdigit())
+        held = f"frames {numbers[0]}..{numbers[-1]}" if numbers else "no frames"
+        raise InputError(
+            f"seqLength={n} but {info['imDir']}/{missing[0].name} is missing "
+            f"({info['imDir']}/ holds {held}): fix seqLength, or take part of the sequence "
+            "with stop",
+            seqinfo,
+        )
+    beyond = im_dir / f"{n + 1:06d}{info['imExt']}"
+    if beyond.name in present:
+        raise InputError(
+            f"seqLength={n} but {info['imDir']}/ holds more frames ({beyond.name} and on): the "
+            "seqinfo.ini is too short",
+            seqinfo,
+        )
+    height, width = _image_size(frame_paths[0], frame=int(frame_paths[0].stem))
+    if (height, width) != (info["imHeight"], info["imWidth"]):
+        raise InputError(
+            f"imWidth={info['imWidth']} imHeight={info['imHeight']} but "
+            f"{info['imDir']}/{frame_paths[0].name} is {width}x{height} (width x height)",
+            seqinfo,
+        )
+
+
+def load_motschallenge_sequence(
+    seq_dir: str | Path,
+    *,
+    with_gt: bool = True,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+) -> Video:
+    """Load ``<seq_dir>/{seqinfo.ini, img1/, gt/gt.txt}`` (frames 1-based), or the part
+    ``start``/``stop``/``stride`` of it. The frames of the part must all be in ``img1/`` (when
+    the folder exists), and the first of them must have the seqinfo's size."""
     seq_dir = Path(seq_dir)
     info = read_seqinfo(seq_dir / "seqinfo.ini")
     n = info["seqLength"]
     if n <= 0:
         raise InputError(f"seqLength is {n}: the sequence is empty", seq_dir / "seqinfo.ini")
+    frames = frame_range(n, start, stop, stride, source=seq_dir)
     im_dir = seq_dir / info["imDir"]
     frame_paths = [im_dir / f"{t + 1:06d}{info['imExt']}" for t in range(n)]
+    _check_frames_present(seq_dir, info, [frame_paths[k] for k in frames])
     seq = Video(
         name=seq_dir.name,
         num_frames=n,
@@ -245,24 +420,55 @@ def load_motschallenge_sequence(seq_dir: str | Path, *, with_gt: bool = True) ->
     if with_gt and gt_path.is_file():
         seq.gt = read_mots_txt(gt_path, frame_base=1, num_frames=n, image_size=seq.image_size)
         seq.gt_path = gt_path
-    return seq
+    return _part(seq, frames)
+
+
+def _looks_like_a_sequence(folder: Path) -> bool:
+    return any((folder / sub).exists() for sub in ("img1", "gt", "det"))
 
 
 def load_motschallenge(
-    root: str | Path, *, sequences: Sequence[str] | None = None, with_gt: bool = True
+    root: str | Path,
+    *,
+    sequences: Sequence[str] | None = None,
+    with_gt: bool = True,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
 ) -> list[Video]:
-    """Every ``<root>/<seq>`` holding a ``seqinfo.ini``, or the named ``sequences``, by name."""
+    """Every ``<root>/<seq>`` holding a ``seqinfo.ini``, or the named ``sequences``, by name.
+
+    A folder of the split that looks like a sequence (it has ``img1/``, ``gt/`` or ``det/``) but
+    no ``seqinfo.ini`` is an error, not skipped: the run would cover fewer sequences than the
+    split holds. ``start``/``stop``/``stride`` take the same part of every sequence.
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError("MOTSChallenge folder not found", root)
-    names = (
-        list(sequences)
-        if sequences
-        else sorted(p.name for p in root.iterdir() if (p / "seqinfo.ini").is_file())
-    )
+    if sequences:
+        names = list(sequences)
+    else:
+        names = []
+        for p in sorted(root.iterdir()):
+            if not p.is_dir() or p.name.startswith("."):
+                continue
+            if (p / "seqinfo.ini").is_file():
+                names.append(p.name)
+            elif _looks_like_a_sequence(p):
+                raise InputError(
+                    "sequence folder without seqinfo.ini (write one, e.g. with "
+                    "remots.io.layouts.write_seqinfo_for_frames, or move the folder out of the "
+                    "split)",
+                    p / "seqinfo.ini",
+                )
     if not names:
         raise InputError("no sequence folders (with seqinfo.ini) found", root)
-    return [load_motschallenge_sequence(root / n, with_gt=with_gt) for n in names]
+    return [
+        load_motschallenge_sequence(
+            root / n, with_gt=with_gt, start=start, stop=stop, stride=stride
+        )
+        for n in names
+    ]
 
 
 def load_kitti_mots(
@@ -274,10 +480,15 @@ def load_kitti_mots(
     instances_dir: str = "instances_txt",
     with_gt: bool = True,
     fps: float = 10.0,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
 ) -> list[Video]:
     """KITTI MOTS layout (frames 0-based). Sequences come from ``sequences``, else the seqmap,
     else ``image_02/``, else ``instances_txt/``. Without images the frame count and size come
-    from the seqmap and the GT (enough for evaluation)."""
+    from the seqmap and the GT (enough for evaluation); without a seqmap either, the GT's last
+    frame ends the sequence (frames past ``MAX_FRAMES`` are refused as not real).
+    ``start``/``stop``/``stride`` take the same part of every sequence."""
     root = Path(root)
     if not root.is_dir():
         raise InputError("KITTI MOTS folder not found", root)
@@ -303,7 +514,7 @@ def load_kitti_mots(
         gt_path = root / instances_dir / f"{name}.txt"
         if frame_paths is not None:
             n = len(frame_paths)
-            height, width = _image_size(frame_paths[0])
+            height, width = _image_size(frame_paths[0], frame=0)
         elif name in ranges and ranges[name][1] >= 0:
             n = ranges[name][1] + 1
             height = width = None
@@ -323,29 +534,38 @@ def load_kitti_mots(
                 "cannot tell the sequence's length and image size (no frames, seqmap or GT)",
                 img_folder,
             )
-        out.append(
-            Video(
-                name=name,
-                num_frames=n,
-                height=height,
-                width=width,
-                frame_base=0,
-                frame_paths=frame_paths,
-                fps=fps,
-                gt=gt,
-                gt_path=gt_path if gt is not None else None,
-                extra={"seq_dir": root, "image_dir": root / image_dir / name},
-            )
+        seq = Video(
+            name=name,
+            num_frames=n,
+            height=height,
+            width=width,
+            frame_base=0,
+            frame_paths=frame_paths,
+            fps=fps,
+            gt=gt,
+            gt_path=gt_path if gt is not None else None,
+            extra={"seq_dir": root, "image_dir": root / image_dir / name},
         )
+        out.append(_part(seq, frame_range(n, start, stop, stride, source=img_folder)))
     return out
 
 
-def load_frame_folder(folder: str | Path, *, name: str | None = None, fps: float = 30.0) -> Video:
-    """A plain folder of frames (ordered by file name), no ground truth."""
+def load_frame_folder(
+    folder: str | Path,
+    *,
+    name: str | None = None,
+    fps: float = 30.0,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+) -> Video:
+    """A plain folder of frames (ordered by file name, numbered 1, 2, ...), no ground truth;
+    ``fps`` is the frames' rate (a folder does not record it)."""
     folder = Path(folder)
     frames = list_frames(folder)
-    height, width = _image_size(frames[0])
-    return Video(
+    selection = frame_range(len(frames), start, stop, stride, source=folder)
+    height, width = _image_size(frames[selection.start], frame=selection.start + 1)
+    seq = Video(
         name=name or folder.name,
         num_frames=len(frames),
         height=height,
@@ -354,10 +574,19 @@ def load_frame_folder(folder: str | Path, *, name: str | None = None, fps: float
         frame_paths=frames,
         fps=fps,
     )
+    return _part(seq, selection)
 
 
-def load_video(path: str | Path, *, name: str | None = None) -> Video:
-    """A video file, decoded with OpenCV; no ground truth."""
+def load_video(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+) -> Video:
+    """A video file, decoded with OpenCV (frames numbered 1, 2, ...); no ground truth. ``fps``
+    is the video's own frame rate."""
     path = Path(path)
     if not path.is_file():
         raise InputError("video file not found", path)
@@ -368,12 +597,16 @@ def load_video(path: str | Path, *, name: str | None = None) -> Video:
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
+        fps = float(cap.get(cv2.CAP_PROP_FPS))
     finally:
         cap.release()
     if n <= 0 or width <= 0 or height <= 0:
         raise InputError("the video has no frames", path)
-    return Video(
+    if n > MAX_FRAMES:
+        raise InputError(f"the video claims {n} frames, more than {MAX_FRAMES}", path)
+    if not 0 < fps < 1000:
+        fps = 30.0  # containers without a frame rate
+    seq = Video(
         name=name or path.stem,
         num_frames=n,
         height=height,
@@ -382,6 +615,7 @@ def load_video(path: str | Path, *, name: str | None = None) -> Video:
         video_path=path,
         fps=fps,
     )
+    return _part(seq, frame_range(n, start, stop, stride, source=path))
 
 
 def load_sequences(
@@ -390,17 +624,22 @@ def load_sequences(
     *,
     sequences: Sequence[str] | None = None,
     with_gt: bool = True,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
     **kwargs,
 ) -> list[Video]:
-    """Dispatch on ``layout``: ``motschallenge``, ``kitti_mots``, ``frames`` or ``video``."""
+    """Dispatch on ``layout``: ``motschallenge``, ``kitti_mots``, ``frames`` or ``video``;
+    ``start``/``stop``/``stride`` take part of every sequence (see the module's docstring)."""
+    part = {"start": start, "stop": stop, "stride": stride}
     if layout == "motschallenge":
-        return load_motschallenge(root, sequences=sequences, with_gt=with_gt)
+        return load_motschallenge(root, sequences=sequences, with_gt=with_gt, **part)
     if layout == "kitti_mots":
-        return load_kitti_mots(root, sequences=sequences, with_gt=with_gt, **kwargs)
+        return load_kitti_mots(root, sequences=sequences, with_gt=with_gt, **part, **kwargs)
     if layout == "frames":
-        return [load_frame_folder(root, **kwargs)]
+        return [load_frame_folder(root, **part, **kwargs)]
     if layout == "video":
-        return [load_video(root, **kwargs)]
+        return [load_video(root, **part, **kwargs)]
     raise InputError(
         f"unknown data layout {layout!r} (expected motschallenge, kitti_mots, frames or video)"
     )

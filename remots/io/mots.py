@@ -13,6 +13,8 @@ MOTS png: one 16-bit single-channel image per frame, pixel value = obj_id, 0 bac
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -30,6 +32,40 @@ from remots.io.instances import (
     group_by_frame,
 )
 from remots.io.mots_fast import parse_checked
+
+# Bounds on what an input file may claim, checked before any memory is sized by it.
+MAX_FRAMES = 1_000_000  # frames of a sequence: 9 h 15 min at 30 fps
+MAX_OBJ_ID = 2**31 - 1
+MAX_IMAGE_SIDE = 65_536  # pixels per side of a mask
+MAX_IMAGE_PIXELS = 2**28  # 16384 x 16384
+MAX_FILE_BYTES = 2**30  # a text or JSON input read whole (GT, results, detections): 1 GiB
+
+
+def select_frames(instances: Iterable[Instance], frames: range) -> list[Instance]:
+    """The instances whose frame (a 0-based index into a whole source) is one of ``frames``,
+    renumbered to their position in ``frames``; input order is kept."""
+    out = []
+    for inst in instances:
+        if inst.frame in frames:
+            out.append(inst.with_(frame=frames.index(inst.frame)))
+    return out
+
+
+def _strided(instances: list[Instance], step: int, frame_base: int, path) -> list[Instance]:
+    """Instances read with one frame per number, renumbered for a sequence of every ``step``-th
+    frame (``frame_base + t * step``); a frame between two of the sequence's is an error."""
+    if step == 1:
+        return instances
+    for inst in instances:
+        if inst.frame % step:
+            label = inst.frame + frame_base
+            raise MOTSFormatError(
+                f"frame {label} is not one of the sequence's frames ({frame_base}, "
+                f"{frame_base + step}, {frame_base + 2 * step}, ...)",
+                path,
+                frame=label,
+            )
+    return [inst.with_(frame=inst.frame // step) for inst in instances]
 
 
 def parse_mots_lines(
@@ -56,9 +92,14 @@ def parse_mots_lines(
             continue
         fields = line.split(" ")
         if len(fields) != 6:
+            hint = (
+                " (commas: a MOTChallenge box CSV, not a MOTS txt of masks)"
+                if len(fields) == 1 and line.count(",") >= 5
+                else ""
+            )
             raise MOTSFormatError(
                 f"expected 6 space-separated columns "
-                f"(frame obj_id class_id img_height img_width rle), found {len(fields)}",
+                f"(frame obj_id class_id img_height img_width rle), found {len(fields)}{hint}",
                 path,
                 lineno,
             )
@@ -71,6 +112,13 @@ def parse_mots_lines(
                 lineno,
             ) from None
         t = frame - frame_base
+        if num_frames is None and t >= MAX_FRAMES:
+            raise MOTSFormatError(
+                f"frame {frame} is past {MAX_FRAMES} frames, more than any real sequence (the "
+                "sequence's length is not known: give its images, seqinfo.ini or a seqmap)",
+                path,
+                lineno,
+            )
         if t < 0 or (num_frames is not None and t >= num_frames):
             valid = (
                 f"{frame_base}..{frame_base + num_frames - 1}"
@@ -94,10 +142,11 @@ def parse_mots_lines(
                 path,
                 lineno,
             )
-        if obj_id < 0:
-            raise MOTSFormatError(f"obj_id must be >= 0, found {obj_id}", path, lineno)
-        if height <= 0 or width <= 0:
-            raise MOTSFormatError(f"image size {height}x{width} is not positive", path, lineno)
+        if not 0 <= obj_id <= MAX_OBJ_ID:
+            raise MOTSFormatError(
+                f"obj_id must be in 0..{MAX_OBJ_ID}, found {obj_id}", path, lineno
+            )
+        check_image_size(height, width, path, lineno)
         if size is None:
             size, size_line = (height, width), lineno
         elif (height, width) != size:
@@ -125,6 +174,20 @@ def parse_mots_lines(
     if not allow_overlap:
         _check_no_overlap(instances, line_of, path, frame_base)
     return instances
+
+
+def check_image_size(height: int, width: int, path, line: int | None = None) -> None:
+    """Refuse an image size that is not positive or larger than any real frame
+    (``MAX_IMAGE_SIDE`` per side, ``MAX_IMAGE_PIXELS`` in all)."""
+    if height <= 0 or width <= 0:
+        raise MOTSFormatError(f"image size {height}x{width} is not positive", path, line)
+    if max(height, width) > MAX_IMAGE_SIDE or height * width > MAX_IMAGE_PIXELS:
+        raise MOTSFormatError(
+            f"image size {height}x{width} is larger than any real frame (at most "
+            f"{MAX_IMAGE_SIDE} pixels a side, {MAX_IMAGE_PIXELS} in all)",
+            path,
+            line,
+        )
 
 
 def _check_no_overlap(
@@ -155,12 +218,15 @@ def read_mots_txt(
     allowed_classes: Sequence[int] | None = (CAR, PEDESTRIAN, IGNORE),
     allow_overlap: bool = False,
     require_sorted: bool = True,
+    frame_step: int = 1,
 ) -> list[Instance]:
     """Read a MOTS txt file into 0-based ``Instance`` objects, validating every line.
 
     Args:
         frame_base: the number of the first frame in the file (1 MOTSChallenge, 0 KITTI MOTS).
         num_frames: if given, frames past the sequence are an error.
+        frame_step: the file numbers frame ``t`` as ``frame_base + t * frame_step`` (a sequence
+            of every ``frame_step``-th frame of its source); other frames are an error.
         image_size: ``(height, width)`` every mask must have; else the first line sets it.
         allowed_classes: class ids accepted (None accepts any).
         allow_overlap: accept masks of one frame that share pixels (detections may).
@@ -172,13 +238,28 @@ def read_mots_txt(
         frames outside the sequence or out of order, unknown class.
     """
     path = Path(path)
+    if frame_step != 1:
+        span = None if num_frames is None else (num_frames - 1) * frame_step + 1
+        kept = read_mots_txt(
+            path,
+            frame_base=frame_base,
+            num_frames=span,
+            image_size=image_size,
+            allowed_classes=allowed_classes,
+            allow_overlap=allow_overlap,
+            require_sorted=require_sorted,
+        )
+        return _strided(kept, frame_step, frame_base, path)
     data = read_bytes(path)
     if require_sorted:  # fast path: the whole file checked at once; errors are worded below
-        instances = parse_checked(
-            data, frame_base, num_frames, image_size, allowed_classes, not allow_overlap
-        )
-        if instances is not None:
-            return instances
+        # bounds the fast path does not check: the slow one words the error
+        bound = num_frames if num_frames is not None else MAX_FRAMES
+        if image_size is not None or _first_size_ok(data):
+            instances = parse_checked(
+                data, frame_base, bound, image_size, allowed_classes, not allow_overlap
+            )
+            if instances is not None and all(i.obj_id <= MAX_OBJ_ID for i in instances):
+                return instances
     return parse_mots_lines(
         text_lines(data, path),
         path,
@@ -191,19 +272,56 @@ def read_mots_txt(
     )
 
 
+def _first_size_ok(data: bytes) -> bool:
+    """Whether the image size on the first line of a MOTS txt file is within the bounds (or not
+    in the plain form the fast path reads, which then refuses the file)."""
+    fields = data[: data.find(b"\n")].split(b" ") if b"\n" in data else data.split(b" ")
+    try:
+        height, width = int(fields[3]), int(fields[4])
+    except (IndexError, ValueError):
+        return True
+    return max(height, width) <= MAX_IMAGE_SIDE and height * width <= MAX_IMAGE_PIXELS
+
+
 def read_text_lines(path: Path) -> list[str]:
     """The lines of a text file; a missing or non-UTF-8 file is a MOTSFormatError naming it."""
     return text_lines(read_bytes(path), path)
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes; a missing file is a MOTSFormatError naming it."""
+def read_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """A file's bytes, at most ``limit`` (default ``MAX_FILE_BYTES``).
+
+    A missing file, a folder, a device or pipe (a link to ``/dev/zero``), a file larger than the
+    limit or an unreadable one is a MOTSFormatError naming it, raised before the file is read:
+    the read itself is bounded too, for files whose size the system does not tell.
+    """
+    limit = MAX_FILE_BYTES if limit is None else int(limit)
     try:
-        return Path(path).read_bytes()
+        info = os.stat(path)  # before opening: opening a pipe would wait for a writer
+        if stat.S_ISDIR(info.st_mode):
+            raise MOTSFormatError("expected a file, found a folder", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise MOTSFormatError(
+                "not a regular file (a device, a pipe or a socket): expected a text file", path
+            )
+        if info.st_size > limit:
+            raise MOTSFormatError(
+                f"file is {info.st_size} bytes, more than the {limit} bytes an input may have",
+                path,
+            )
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise MOTSFormatError("file not found", path) from None
     except IsADirectoryError:
         raise MOTSFormatError("expected a file, found a folder", path) from None
+    except PermissionError:
+        raise MOTSFormatError("file cannot be read (permission denied)", path) from None
+    except OSError as err:  # a name too long, a broken link loop, an I/O error
+        raise MOTSFormatError(f"file cannot be read: {err.strerror or err}", path) from None
+    if len(data) > limit:
+        raise MOTSFormatError(f"file is longer than the {limit} bytes an input may have", path)
+    return data
 
 
 def text_lines(data: bytes, path: Path) -> list[str]:
@@ -215,19 +333,22 @@ def text_lines(data: bytes, path: Path) -> list[str]:
         raise MOTSFormatError("not a text file (invalid UTF-8)", path, line) from None
 
 
-def format_mots_line(inst: Instance, frame_base: int) -> str:
+def format_mots_line(inst: Instance, frame_base: int, frame_step: int = 1) -> str:
     h, w = inst.rle["size"]
     return (
-        f"{inst.frame + frame_base} {inst.obj_id} {inst.class_id} {h} {w} "
+        f"{frame_base + inst.frame * frame_step} {inst.obj_id} {inst.class_id} {h} {w} "
         f"{masks.rle_to_string(inst.rle)}"
     )
 
 
-def write_mots_txt(path: str | Path, instances: Iterable[Instance], *, frame_base: int) -> None:
-    """Write instances as MOTS txt, in the given order, atomically (temp file + rename)."""
+def write_mots_txt(
+    path: str | Path, instances: Iterable[Instance], *, frame_base: int, frame_step: int = 1
+) -> None:
+    """Write instances as MOTS txt, in the given order, atomically (temp file + rename); frame
+    ``t`` is numbered ``frame_base + t * frame_step``."""
     with atomic_open(path, "w", encoding="ascii", newline="\n") as f:
         for inst in instances:
-            f.write(format_mots_line(inst, frame_base) + "\n")
+            f.write(format_mots_line(inst, frame_base, frame_step) + "\n")
 
 
 # ---------------------------------------------------------------------------- MOTS png
@@ -280,10 +401,14 @@ def write_mots_png(path: str | Path, id_map: np.ndarray) -> None:
 
 def read_mots_png(path: str | Path, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read one MOTS png as a ``(H, W)`` uint16 obj_id map, checking depth and size."""
+    from remots.io.frames import image_incomplete
+
     path = Path(path)
-    if not path.is_file():
-        raise MOTSFormatError("file not found", path)
-    id_map = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    data = read_bytes(path, limit=2**30)
+    why = image_incomplete(data)
+    if why is not None:
+        raise MOTSFormatError(why, path)
+    id_map = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if id_map is None:
         raise MOTSFormatError("not a readable PNG image", path)
     if id_map.ndim != 2 or id_map.dtype != np.uint16:

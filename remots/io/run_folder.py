@@ -118,11 +118,13 @@ class RunFolder:
         path = self.detections(video.name)
         if not path.is_file():
             raise InputError(f"no detections for {video.name}: run stage=detect first", path)
-        return read_detections_txt(
-            path,
-            frame_base=video.frame_base,
-            num_frames=video.num_frames,
-            image_size=video.image_size,
+        return Detections.from_instances(
+            read_detections_txt(
+                path,
+                frame_base=video.frame_base,
+                num_frames=video.num_frames,
+                image_size=video.image_size,
+            )
         )
 
     def read_seeds(self, video: Video, num_detections: int) -> np.ndarray | None:

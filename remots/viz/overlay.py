@@ -47,6 +47,14 @@ def draw_overlay(frame: np.ndarray, instances: Seq[Instance], alpha: float = 0.5
     return out
 
 
+def even_size(img: np.ndarray) -> np.ndarray:
+    """``img`` with a black row / column added where its height / width is odd."""
+    h, w = img.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return img
+    return cv2.copyMakeBorder(img, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT, value=0)
+
+
 def write_overlays(
     seq,
     instances: Seq[Instance],
@@ -58,7 +66,13 @@ def write_overlays(
     keep_frames: int = 3,
 ) -> list[Path]:
     """Render a sequence's tracks: an MP4 ``<out_dir>/<seq>.mp4`` and ``keep_frames`` JPEGs
-    (evenly spaced) ``<out_dir>/<seq>_<frame>.jpg``. Frames are streamed, one in memory."""
+    (evenly spaced) ``<out_dir>/<seq>_<frame>.jpg``. Frames are streamed, one in memory.
+
+    The video plays at the sequence's own rate (``seq.fps``, divided by its stride and by
+    ``every``). Its encoder (4:2:0 chroma) needs an even width and height: a frame of odd size
+    gets one black row (column) at the bottom (right) rather than losing its last one, so a
+    375-row KITTI frame is a 376-row video holding all 375 rows.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_frame = group_by_frame(instances, seq.num_frames)
@@ -74,10 +88,9 @@ def write_overlays(
     tmp_video = out_dir / f".{seq.name}.tmp.mp4"
     try:
         if video and drawn:
-            fps = max(1.0, seq.fps / every)
-            writer = cv2.VideoWriter(
-                str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (seq.width, seq.height)
-            )
+            fps = max(1.0, seq.fps / getattr(seq, "frame_step", 1) / every)
+            size = (seq.width + seq.width % 2, seq.height + seq.height % 2)
+            writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         for k, t in enumerate(tqdm(drawn, desc=f"overlay {seq.name}", leave=False)):
             img = draw_overlay(seq.read_frame(t), by_frame[t])
             cv2.putText(
@@ -90,7 +103,7 @@ def write_overlays(
                 1,
             )
             if writer is not None:
-                writer.write(img)
+                writer.write(even_size(img))
             if k in keep:
                 path = out_dir / f"{seq.name}_{seq.frame_label(t):06d}.jpg"
                 _, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])

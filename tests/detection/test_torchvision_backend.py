@@ -8,6 +8,7 @@ determinism and weight loading, not detection quality. The model is kept small (
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,7 +80,7 @@ def test_detections_on_real_frames_are_well_formed_and_fuse_exclusive(raw, mot17
         back = read_detections_txt(
             path, frame_base=1, num_frames=seq.num_frames, image_size=seq.image_size
         )
-        assert [(d.frame, d.class_id, d.score) for d in back.instances()] == [
+        assert [(d.frame, d.class_id, d.score) for d in back] == [
             (d.frame, d.class_id, d.score) for d in fused
         ]
 
@@ -132,3 +133,74 @@ def test_cuda_with_amp(mot17):
     dets = TorchvisionMaskRCNN(**{**SMALL, "device": "cuda", "amp": True})(seq)
     assert len(dets) > 0
     assert all(0.0 <= d.score <= 1.0 and d.rle["size"] == [1080, 1920] for d in dets)
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch):
+    """An empty torch hub cache and no network."""
+    from urllib.error import URLError
+
+    def no_network(url, dst, *args, **kwargs):
+        raise URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    yield tmp_path / "hub" / "checkpoints"
+    torch.hub.set_dir(old)
+
+
+def test_weights_that_cannot_be_fetched_are_one_line_naming_the_file_to_put(offline_hub):
+    with pytest.raises(ConfigError) as info:
+        build_maskrcnn("maskrcnn_resnet50_fpn_v2", "DEFAULT")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "cannot fetch the torchvision weights MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1 from "
+        "https://download.pytorch.org/models/maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth ("
+    )
+    assert "Temporary failure in name resolution" in message
+    assert f"put that file in {offline_hub}/" in message
+    assert "detector.weights=/path/to/weights.pth" in message
+    assert not offline_hub.exists() or not any(offline_hub.iterdir())  # no partial file left
+
+
+def test_the_detect_stage_builder_passes_the_one_line_error_through(offline_hub):
+    from hydra import compose, initialize_config_dir
+    from remots.stages.detect import build_detector
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose("track", overrides=["detector=torchvision", "detector.device=cpu"])
+    with pytest.raises(ConfigError, match="cannot fetch the torchvision weights"):
+        build_detector(cfg.detector)
+
+
+def test_a_corrupt_cached_file_says_to_delete_it(offline_hub):
+    offline_hub.mkdir(parents=True)
+    cached = offline_hub / "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth"
+    cached.write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError) as info:
+        build_maskrcnn("maskrcnn_resnet50_fpn", "COCO_V1")
+    assert f"the cached weights MaskRCNN_ResNet50_FPN_Weights.COCO_V1 in {cached}" in str(
+        info.value
+    )
+    assert "delete the file" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_random_weights_are_warned_about(caplog):
+    with caplog.at_level("WARNING", logger="remots.detection.torchvision_backend"):
+        build_maskrcnn("maskrcnn_resnet50_fpn", None, num_classes=3)
+    assert "RANDOM weights" in caplog.text
+
+
+def test_missing_or_unreadable_local_weights(tmp_path):
+    with pytest.raises(ConfigError, match=r"detector.weights=/nope/w.pth: no such file"):
+        build_maskrcnn("maskrcnn_resnet50_fpn", "/nope/w.pth")
+    bad = tmp_path / "w.pth"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ConfigError, match="not a readable state dict"):
+        build_maskrcnn("maskrcnn_resnet50_fpn", str(bad), num_classes=3)

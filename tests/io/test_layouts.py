@@ -94,8 +94,8 @@ def test_bad_frames_give_errors_naming_file_and_frame(tmp_path, damage, message)
         bad.write_bytes(bad.read_bytes()[:40])
     else:
         cv2.imwrite(str(bad), np.zeros((30, 32, 3), np.uint8))
-    (seq,) = layouts.load_motschallenge(tmp_path)
-    with pytest.raises(InputError) as info:
+    with pytest.raises(InputError) as info:  # a missing frame is found at load time
+        (seq,) = layouts.load_motschallenge(tmp_path)
         list(seq.iter_frames())
     assert info.value.frame == 3
     assert str(bad) in str(info.value)

@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 
 from remots import masks, pipeline
 from remots.errors import ConfigError
-from remots.io.detections import read_detections_txt, write_detections_txt
+from remots.io.detections import Detections, read_detections_txt, write_detections_txt
 from remots.io.instances import Instance
 from remots.io.layouts import write_seqinfo
 from remots.io.mots import write_mots_txt
@@ -88,7 +88,9 @@ def test_synthetic_config_fuses_both_detectors(two_detector_dataset):
     assert cfg.detector.fusion.classes == [2] and cfg.detector.fusion.min_area == 20
     assert run_detect(cfg) == {"S1": 3}
     path = RunFolder(tmp_path / "run").detections("S1")
-    got = read_detections_txt(path, frame_base=1, num_frames=3, image_size=(40, 60))
+    got = Detections.from_instances(
+        read_detections_txt(path, frame_base=1, num_frames=3, image_size=(40, 60))
+    )
     assert got.frames.tolist() == [0, 0, 2]
     assert got.scores.tolist() == [0.9, 0.6, 0.55]
     assert got.classes.tolist() == [2, 2, 2]
@@ -147,7 +149,9 @@ def test_torchvision_stage_on_real_frames(shared_data, tmp_path):
     cfg.detector.label_map = {1: 2, 2: 1}
     written = run_detect(cfg)
     path = RunFolder(tmp_path / "run").detections("MOT17-05")
-    dets = read_detections_txt(path, frame_base=1, num_frames=2, image_size=(480, 640))
+    dets = Detections.from_instances(
+        read_detections_txt(path, frame_base=1, num_frames=2, image_size=(480, 640))
+    )
     assert written == {"MOT17-05": len(dets)} and len(dets) > 0
     assert set(dets.classes.tolist()) <= {1, 2}
     for rows in dets.rows_by_frame(2):
@@ -199,7 +203,9 @@ def test_refine_with_kept_ids_writes_each_detections_input_track_id(tmp_path):
     run = RunFolder(tmp_path / "run")
     seeds = json.loads(run.detection_seeds("S1").read_text())
     assert seeds["seed_of_detection"] == [2003, 2007, 2003]
-    dets = read_detections_txt(run.detections("S1"), frame_base=1, num_frames=3)
+    dets = Detections.from_instances(
+        read_detections_txt(run.detections("S1"), frame_base=1, num_frames=3)
+    )
     assert masks.bbox(dets.rles)[:, 0].tolist() == [30, 0, 32]
     run_detect(compose_track([*overrides, "detector.keep_ids=false"]))
     assert not run.detection_seeds("S1").exists()

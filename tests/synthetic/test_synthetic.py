@@ -13,7 +13,7 @@ import pytest
 
 from remots import masks
 from remots.errors import ConfigError, InputError
-from remots.io.detections import read_detections_txt
+from remots.io.detections import Detections, read_detections_txt
 from remots.io.instances import Instance
 from remots.io.layouts import load_motschallenge, read_seqinfo, read_seqmap
 from remots.stages.generate import generate
@@ -130,6 +130,7 @@ def test_detections_read_back_and_stats_match_the_files(small):
                 num_frames=seq.num_frames,
                 image_size=seq.image_size,
             )
+            dets = Detections.from_instances(dets)
             expected = detection_stats(dets.instances(), seq.gt, num_frames=seq.num_frames)
             for key in ("detections", "tp_like", "fp", "gt_covered"):
                 assert seq_stats["detectors"][name][key] == expected[key]
