@@ -4,6 +4,7 @@ into one line on stderr and exit code 2 instead of a traceback."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 from omegaconf import DictConfig
 
-from remots.errors import RemotsError
+from remots.errors import RemotsError, is_storage_error, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ def run_stage(cfg: DictConfig):
         return pipeline.run_stages(cfg, [name]).get("value")
     except RemotsError as err:
         fail(err)
+    except OSError as err:  # a file system that refuses a write: disk full, read-only, ...
+        if not is_storage_error(err):
+            raise
+        fail(storage_error(err, cfg.paths.run_dir))
 
 
 def fail(err: Exception) -> None:
@@ -49,12 +54,24 @@ def main(task: Callable[[], None]) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let composition errors reach this handler
+    # a log file on a full or read-only disk must not print a traceback per message
+    logging.raiseExceptions = False
     try:
         task()
     except (HydraException, OmegaConfBaseException) as err:
         cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
         print(f"remots: config error: {_one_line(cause)}", file=sys.stderr)
         sys.exit(2)
+    except OSError as err:  # Hydra's own output folder (inside the run folder) not writable
+        if not is_storage_error(err) and err.errno not in _FOLDER_ERRNOS:
+            raise
+        reason = storage_error(err) if is_storage_error(err) else f"{err.filename}: {err.strerror}"
+        print(f"remots: error: {reason}", file=sys.stderr)
+        sys.exit(2)
+
+
+# a folder that is a file, or a file that is a folder, where the run folder should be
+_FOLDER_ERRNOS = frozenset((errno.ENOTDIR, errno.EEXIST, errno.EISDIR))
 
 
 def _one_line(err: Exception) -> str:

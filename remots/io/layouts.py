@@ -248,6 +248,12 @@ def read_seqmap(path: str | Path) -> list[tuple[str, int, int]]:
         fields = line.split()
         if not fields or (lineno == 1 and fields == ["name"]):
             continue
+        if fields[0] in (".", "..") or "/" in fields[0] or "\\" in fields[0]:
+            raise InputError(
+                f"sequence name {fields[0]!r} is a path, not a folder name of the dataset",
+                path,
+                lineno,
+            )
         if len(fields) == 1:
             out.append((fields[0], -1, -1))
         elif len(fields) == 4:
