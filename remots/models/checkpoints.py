@@ -72,20 +72,19 @@ def load_checkpoint(path: str | Path) -> dict:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         text = str(err)
-        if "Weights only load failed" in text or "Unsupported global" in text:
-            name = _refused_global(text)
+        name = _refused_global(text)
+        if name is not None or re.search(r"reduce|unrecognized|Unsupported class", text):
             raise UnsafeCheckpointError(path, name, name in _LEGACY_GLOBALS) from None
-        reason = f"not a readable checkpoint ({_first_line(err)})"
+        reason = "not a readable checkpoint (its pickled data is damaged or not torch's)"
         raise CorruptCheckpointError(reason, path) from None
     except OSError as err:
         if is_storage_error(err):
             raise storage_error(err, path) from None
-        reason = f"not a readable checkpoint ({_first_line(err)})"
+        reason = f"not a readable checkpoint, truncated or damaged ({_first_line(err)})"
         raise CorruptCheckpointError(reason, path) from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise CorruptCheckpointError(
-            f"not a readable checkpoint, truncated or damaged ({_first_line(err)})", path
-        ) from None
+        reason = f"not a readable checkpoint, truncated or damaged ({_first_line(err)})"
+        raise CorruptCheckpointError(reason, path) from None
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise CorruptCheckpointError("not a remots checkpoint (no state_dict)", path)
     return ckpt
@@ -97,8 +96,9 @@ def _refused_global(text: str) -> str | None:
 
 
 def _first_line(err: BaseException) -> str:
+    """The first sentence of an error message (torch's go on for a paragraph)."""
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    return lines[0] if lines else type(err).__name__
+    return lines[0].split(". ", 1)[0].rstrip(".") if lines else type(err).__name__
 
 
 def plain_hyperparameters(hparams) -> dict:
