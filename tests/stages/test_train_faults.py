@@ -58,7 +58,7 @@ def test_a_planted_resume_checkpoint_is_refused_and_its_code_never_runs(data_roo
 def test_a_planted_encoder_checkpoint_is_refused_by_the_stages_that_load_it(
     data_root, tmp_path, stage
 ):
-    run, seq, dets, ids = _prepare(data_root, tmp_path)
+    run, seq, _, ids = _prepare(data_root, tmp_path)
     run.short_meta(seq.name).parent.mkdir(parents=True)
     run.short_meta(seq.name).write_text(json.dumps({"tracklet_of_detection": ids.tolist()}))
     marker = tmp_path / "marker"
