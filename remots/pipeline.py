@@ -3,6 +3,7 @@
 ``STAGES`` is the one stage order::
 
     detect -> intra -> embed_short -> short -> inter -> embed_merge -> merge -> eval -> report
+    -> export
 
 Every stage is a function of ``remots.stages``; ``track.py stage=<name>`` and ``train.py`` run one
 of them, ``stage=all`` runs the chain. Both go through ``run_stages``, which keeps
@@ -48,13 +49,22 @@ from remots.errors import ConfigError, RunFolderError
 from remots.io.atomic import atomic_write_json
 from remots.io.layouts import Video
 from remots.io.run_folder import RunFolder, run_folder_lock, sha256_file
-from remots.stages import detect, embed, evaluate, merge, report, short, train, videos
+from remots.stages import detect, embed, evaluate, export, merge, report, short, train, videos
 
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 2
 # Paths inside a run folder that are never stage outputs.
-NOT_OUTPUTS = ("logs", "wandb", "csv", "lightning_logs", ".locks", ".lock", ".manifest.lock")
+NOT_OUTPUTS = (
+    "logs",
+    "wandb",
+    "csv",
+    "lightning_logs",
+    ".locks",
+    ".lock",
+    ".manifest.lock",
+    "sweep_row.json",  # written after every chain run, for the sweep summary
+)
 # Config keys that change how a stage runs, never what it writes.
 RUN_ONLY_KEYS = {"progress", "num_workers", "device"}
 
@@ -85,6 +95,7 @@ STAGES = (
     Stage("merge", merge.merge, ("merge", "seed"), per_sequence=True),
     Stage("eval", evaluate.evaluate, ("eval",)),
     Stage("report", report.report, ("report",)),
+    Stage("export", export.export, ("export",)),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -483,6 +494,7 @@ def run_chain(cfg: DictConfig):
     names = list(cfg.stage.get("stages") or STAGE_NAMES)
     status = run_stages(cfg, names, chain=True)
     run = RunFolder(cfg.paths.run_dir)
+    report.sweep_row(run)
     if run.summary_md().is_file():
         log.info(
             "results on the target videos (percent; gain over the row above):\n%s",

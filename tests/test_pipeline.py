@@ -78,7 +78,8 @@ FAKES = {
     "embed_merge": _fake_per_sequence("embed_merge", ["features/inter/{seq}.npy"]),
     "merge": _fake_per_sequence("merge", ["results/{seq}.txt", "results/{seq}.json"]),
     "eval": _fake("eval", ["metrics.json"]),
-    "report": _fake("report", ["sweep_row.json"]),
+    "report": _fake("report", ["plots/overlays/a.jpg"]),
+    "export": _fake("export", ["export/mots_png/a.png"]),
 }
 SEQ = "SYN-TEST-01"
 
@@ -143,7 +144,7 @@ def test_changed_merge_config_reruns_merge_and_what_follows(tmp_path, make_cfg, 
     stages = tuple(dataclasses.replace(s, run=FAKES_TXT[s.name]) for s in pipeline.STAGES)
     monkeypatch.setattr(pipeline, "STAGES", stages)
     status = run_all(make_cfg("merge.theta_t=30"))
-    assert calls(tmp_path) == expected_calls("merge", "eval", "report")
+    assert calls(tmp_path) == expected_calls("merge", "eval", "report", "export")
     assert status["detect"] == status["inter"] == "skipped"
     assert not stale.exists()  # recorded output of the old merge: removed
     assert user_file.read_text() == "mine"  # not written by the pipeline: kept
@@ -237,8 +238,8 @@ def test_sweep_job_reuses_the_base_run_up_to_the_first_changed_stage(tmp_path, m
     job = make_cfg("paths.run_dir=" + str(tmp_path / "job1"), "merge.theta_t=5")
     job.stage.reuse_from = str(tmp_path / "r")
     status = run_all(job)
-    assert statuses(status) == ["reused"] * 6 + ["ran"] * 3
-    assert calls(tmp_path) == expected_calls("merge", "eval", "report")
+    assert statuses(status) == ["reused"] * 6 + ["ran"] * 4
+    assert calls(tmp_path) == expected_calls("merge", "eval", "report", "export")
     a = tmp_path / "r" / "detections" / f"{SEQ}.txt"
     b = tmp_path / "job1" / "detections" / f"{SEQ}.txt"
     assert a.stat().st_ino == b.stat().st_ino  # hard link, no copy

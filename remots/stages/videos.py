@@ -38,8 +38,13 @@ def load_split(data: DataConfig, split: str, *, with_gt: bool = True) -> list[Vi
     if split not in ("train", "target"):
         raise ValueError(f"split must be 'train' or 'target', not {split!r}")
     root = ensure_data(data)
+    part = (
+        {"start": data.start, "stop": data.stop, "stride": data.stride} if split == "target" else {}
+    )
+    if data.layout == "frames" and data.fps is not None:
+        part["fps"] = data.fps
     if data.layout in SINGLE_VIDEO_LAYOUTS:  # data.root is the one target video
-        return load_sequences(data.layout, root) if split == "target" else []
+        return load_sequences(data.layout, root, **part) if split == "target" else []
     folder = data.train_split if split == "train" else data.target_split
     if folder is None:
         return []
@@ -48,7 +53,11 @@ def load_split(data: DataConfig, split: str, *, with_gt: bool = True) -> list[Vi
         raise ConfigError(f"the {split} split folder {path} does not exist (data={data.name})")
     sequences = data.sequences if split == "target" else None
     return load_sequences(
-        data.layout, path, sequences=list(sequences) if sequences else None, with_gt=with_gt
+        data.layout,
+        path,
+        sequences=list(sequences) if sequences else None,
+        with_gt=with_gt,
+        **part,
     )
 
 
