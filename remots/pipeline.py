@@ -201,10 +201,26 @@ def _all_outputs(record: dict) -> dict[str, str]:
     return out
 
 
+_STAT_CACHE: dict[str, tuple[int, int, str]] = {}  # path -> (size, mtime_ns, sha256)
+
+
+def checksum(path: Path) -> str:
+    """SHA-256 of a file, read again only when its size or modification time changed since this
+    process last read it (a stage checks the outputs of every stage before it: MOTS20-sized crops
+    are gigabytes)."""
+    st = os.stat(path)
+    cached = _STAT_CACHE.get(str(path))
+    if cached is not None and cached[:2] == (st.st_size, st.st_mtime_ns):
+        return cached[2]
+    digest = sha256_file(path)
+    _STAT_CACHE[str(path)] = (st.st_size, st.st_mtime_ns, digest)
+    return digest
+
+
 def _intact(root: Path, outputs: dict[str, str]) -> bool:
     for rel, digest in outputs.items():
         path = root / rel
-        if not path.is_file() or sha256_file(path) != digest:
+        if not path.is_file() or checksum(path) != digest:
             log.info("artifact %s is missing or changed", path)
             return False
     return True
@@ -379,7 +395,7 @@ class _Runner:
             data["stages"][stage.name] = {
                 "hash": digest,
                 "previous": previous,
-                "outputs": {rel: sha256_file(self.run.root / rel) for rel in outputs},
+                "outputs": {rel: checksum(self.run.root / rel) for rel in outputs},
                 "seconds": seconds,
                 "value": value if isinstance(value, int | float) else None,
             }
@@ -400,8 +416,8 @@ class _Runner:
                 new = _new_files(before, after, started, owned)
                 mine = [rel for rel in new if sequence_of(rel, self.names) == name]
                 shared = [rel for rel in new if sequence_of(rel, self.names) is None]
-                record["sequences"][name] = {r: sha256_file(self.run.root / r) for r in mine}
-                record["outputs"].update({r: sha256_file(self.run.root / r) for r in shared})
+                record["sequences"][name] = {r: checksum(self.run.root / r) for r in mine}
+                record["outputs"].update({r: checksum(self.run.root / r) for r in shared})
                 if not self.missing_sequences(record):
                     data["pending"].pop(stage.name, None)
             before = after
