@@ -891,9 +891,10 @@ def bytetrack_tracks(detections, num_frames: int, size: tuple[int, int], **kwarg
     return relabel(detections, track_of)
 
 
-def iou_link_tracks(detections, num_frames: int, *, min_iou: float = 0.3) -> list[Instance]:
+def iou_link_tracks(detections, num_frames: int, *, min_iou: float = 0.0) -> list[Instance]:
     """A plain IoU linker (no flow, no appearance; Hungarian on mask IoU between adjacent
-    frames, per class), the baseline row when the chain is not run (``--skip-chain``)."""
+    frames, per class, links with IoU > ``min_iou`` as the chain's baseline), the baseline row
+    when no run folder is there (``--skip-chain``)."""
     from scipy.optimize import linear_sum_assignment
 
     track_of: dict[int, tuple[int, int]] = {}
@@ -905,7 +906,7 @@ def iou_link_tracks(detections, num_frames: int, *, min_iou: float = 0.3) -> lis
             same = np.array([[p.class_id == d.class_id for d in dets] for p in previous])
             rows, cols = linear_sum_assignment(-(iou * same))
             for r, c in zip(rows, cols, strict=True):
-                if iou[r, c] >= min_iou and same[r, c]:
+                if iou[r, c] > min_iou and same[r, c]:
                     links[c] = track_of[previous[r].obj_id]
         for c, d in enumerate(dets):
             track_of[d.obj_id] = links.get(c, (d.class_id, d.obj_id))
@@ -934,20 +935,24 @@ def chain_overrides(root: Path, out: Path, name: str, seed: int, factor: int) ->
     ]
 
 
-def run_chain(overrides: list[str], log_path: Path) -> float:
-    """``python track.py <overrides>`` as a subprocess, its output in ``log_path``; wall seconds.
-    A failure prints the log's tail and stops the benchmark."""
+def run_chain(overrides: list[str], log_path: Path) -> tuple[float, float]:
+    """``python track.py <overrides>`` as a subprocess, its output in ``log_path``; returns its
+    wall seconds and peak RSS in MB. A failure prints the log's tail and stops the benchmark."""
     command = [sys.executable, str(ROOT / "track.py"), *overrides]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
     log.info("chain: %s", shlex.join(command))
     start = time.perf_counter()
     with open(log_path, "w") as f:
-        code = subprocess.call(command, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
-    if code != 0:
+    if process.returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-30:]
-        raise SystemExit(f"the chain failed (exit {code}), log {log_path}:\n" + "\n".join(tail))
-    return seconds
+        raise SystemExit(
+            f"the chain failed (exit {process.returncode}), log {log_path}:\n" + "\n".join(tail)
+        )
+    return seconds, usage.ru_maxrss / 1024
 
 
 def theta_short_of(run_dir: Path, sequences) -> list[dict]:
@@ -1150,6 +1155,7 @@ def main(argv=None) -> dict:
 
     encoders = parse_encoders(args.encoders)
     run_dirs: dict[str, Path] = {}
+    chain_rss: dict[str, float] = {}
     for name, extra in encoders:
         overrides = chain_overrides(args.root, args.out, name, args.seed, args.downscale)
         if args.max_frames is not None:
@@ -1157,7 +1163,9 @@ def main(argv=None) -> dict:
         overrides += extra + shlex.split(args.chain_args)
         run_dir = args.out / "runs" / name
         if not args.skip_chain:
-            timings[f"chain {name}"] = run_chain(overrides, args.out / f"chain-{name}.log")
+            seconds, rss = run_chain(overrides, args.out / f"chain-{name}.log")
+            timings[f"chain {name}"] = seconds
+            chain_rss[name] = rss
         if (run_dir / "results").is_dir():
             run_dirs[name] = run_dir
         else:
@@ -1241,8 +1249,8 @@ def main(argv=None) -> dict:
     timings["evaluation"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     peak = {
-        "benchmark_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "chain_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "benchmark": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **{f"chain {name}": rss for name, rss in chain_rss.items()},
     }
     thetas = {name: theta_short_of(run_dir, names) for name, run_dir in run_dirs.items()}
     merged_rows = [r for r in rows if r.startswith("ReMOTS merged")]
@@ -1283,8 +1291,8 @@ def main(argv=None) -> dict:
     md.append(
         "\nwall time: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-        + f"; peak RSS: benchmark {peak['benchmark_rss_mb']:.0f} MB, "
-        f"chain {peak['chain_rss_mb']:.0f} MB"
+        + "; peak RSS: "
+        + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items())
     )
     text = "\n".join(md)
     print("\n" + text)
