@@ -6,9 +6,10 @@ What is real: the 12 KITTI MOTS training sequences in ``../shared/data/kitti_mot
 (trajectories, mask shapes, occlusions, truncation at the image border, ignore regions, frame
 counts). There are no images there, so the frames are rendered:
 
-- Resolution: ``--scale`` (default 0.5, e.g. 375x1242 -> 188x621). The GT masks are downscaled
-  exclusively (every pixel goes to the mask, or the background, that covers most of it), empty
-  ones dropped; the rendered GT is what everything is evaluated against.
+- Resolution: KITTI's divided by ``--downscale`` (default 2: 375x1242 -> 188x621, so that the
+  chain runs on 2 CPU cores in minutes). The GT masks are downscaled exclusively (each pixel, a
+  2x2 block, goes to the mask or the background covering most of it), empty ones dropped; the
+  rendered GT is what everything is evaluated against.
 - Background: a wide world panorama per sequence (sky, building facades with window grids, trees,
   sidewalk, road with lane marks, poles, bins and bushes) seen through a camera that moves along
   it with a smooth, sometimes stopping ego speed (KITTI is a moving camera: a shifting background
@@ -38,20 +39,21 @@ chain: once missed, missed again with ``miss_persist``), more misses the more an
 occluded or truncated (its area against its own recent maximum) and the smaller it is; masks
 resampled through a 28x28 grid from a jittered box and thresholded at a jittered level (eroded or
 dilated outlines), partial masks, duplicate partial masks with lower scores, one mask over two
-touching objects of a class (the other missed); false positives on the background clutter
+objects of a class whose boxes overlap (the other missed); false positives on the background clutter
 (some items fire again and again) and on ignore regions; scores lower for occluded and small
 objects, spread out for false positives. The chain's fusion (score >= 0.5, IoM-NMS, pixel
-exclusivity, ``min_area`` scaled by ``scale**2``) turns them into the detections every row uses.
+exclusivity, ``min_area`` 100 / downscale**2) turns them into the detections every row uses.
 
 Rows (the same fused detections everywhere: the chain's ``detections/<seq>.txt``): IoU-only
 baseline, short tracklets and ReMOTS merged tracks of the chain (``track.py stage=all`` as a
 subprocess, one run folder per ``--encoders`` entry), ByteTrack (BoxMOT, ``per_class=True``,
-boxes from the masks, ids mapped back to the masks by detection index; skipped when BoxMOT is
-not installed), and the oracle association (each detection takes the id of the GT mask it
-overlaps with IoU >= 0.5; an unmatched detection becomes a track of its own, so the oracle keeps
-every detection and differs from the others in association only). Metrics from
-``remots.eval.evaluate`` (equal to TrackEval), KITTI MOTS rules; purity = share of tracks whose
-GT-matched masks (IoU >= 0.5) all hold one identity, over the tracks with a matched mask.
+boxes from the masks, ids mapped back to the masks by detection index, ``frame_rate=10`` as
+KITTI's, other settings BoxMOT's defaults; skipped when BoxMOT is not installed), and the
+oracle association (each detection takes the id of the GT mask it overlaps with IoU >= 0.5;
+an unmatched detection becomes a track of its own, so the oracle keeps every detection and
+differs from the others in association only). Metrics from ``remots.eval.evaluate`` (equal to
+TrackEval), KITTI MOTS rules; purity = share of tracks whose GT-matched masks (IoU >= 0.5) all
+hold one identity, over the tracks with a matched mask; tracks = all tracks of the class.
 
 Optional dependency (ByteTrack row)::
 
@@ -83,7 +85,7 @@ import subprocess
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -515,11 +517,11 @@ def render_sequence(
 class DetectorKnobs:
     """A simulated Mask R-CNN on the rendered frames (probabilities per object and frame)."""
 
-    miss_rate: float = 0.05  # miss probability of a large, fully visible object
-    miss_persist: float = 0.55  # miss probability in the frame after a miss (runs of misses)
-    occlusion_miss: float = 0.7  # + this * (1 - visible fraction) ** 2
-    small_miss: float = 0.5  # + this * (1 - height / small_height) for smaller objects
-    small_height: float = 30.0  # object height in pixels at full resolution (scaled with it)
+    miss_rate: float = 0.03  # miss probability of a large, fully visible object
+    miss_persist: float = 0.45  # miss probability in the frame after a miss (runs of misses)
+    occlusion_miss: float = 0.4  # + this * (1 - visible fraction) ** 2
+    small_miss: float = 0.4  # + this * (1 - height / small_height) for smaller objects
+    small_height: float = 20.0  # object height in pixels at full resolution (scaled with it)
     mask_resolution: int = 28  # side of the mask head's grid
     box_jitter: float = 0.04  # std of each box side, as a fraction of the box size
     threshold_noise: float = 0.1  # std of the mask threshold around 0.5 (erosion / dilation)
@@ -531,7 +533,6 @@ class DetectorKnobs:
     occlusion_score_drop: float = 0.35
     fp_scale: float = 1.0  # x each clutter item's firing propensity
     ignore_fp: float = 0.25  # probability of a detection on an ignore region per frame
-    extra: dict = field(default_factory=dict)
 
 
 def mask_head(
@@ -593,7 +594,7 @@ def simulate_detections(
     objects = [g for g in gt if g.class_id in CLASSES]
     area = masks.area([g.rle for g in objects]).astype(np.float64)
     boxes = masks.bbox([g.rle for g in objects])
-    # visible fraction: the area against the identity's own maximum over +-5 of its frames
+    # visible fraction: the area against the identity's own maximum over +-3 of its frames
     visible = np.ones(len(objects))
     by_id: dict[int, list[int]] = {}
     for k, g in enumerate(objects):
@@ -602,7 +603,7 @@ def simulate_detections(
         rows.sort(key=lambda k: objects[k].frame)
         a = area[rows]
         for j, k in enumerate(rows):
-            visible[k] = a[j] / max(a[max(0, j - 5) : j + 6].max(), 1.0)
+            visible[k] = a[j] / max(a[max(0, j - 3) : j + 4].max(), 1.0)
     small_height = knobs.small_height * scale
     frames_of = group_by_frame([g.with_(obj_id=k) for k, g in enumerate(objects)], num_frames)
     ignore_of = group_by_frame([g for g in gt if g.class_id == IGNORE], num_frames)
@@ -701,8 +702,8 @@ def simulate_detections(
 # --------------------------------------------------------------------------- dataset
 
 
-def dataset_params(args_like: dict) -> dict:
-    return {"version": RENDER_VERSION, **args_like}
+def _stamp(params: dict) -> str:
+    return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
 def build_dataset(
@@ -715,66 +716,75 @@ def build_dataset(
     seed: int = 0,
     knobs: DetectorKnobs | None = None,
 ) -> Path:
-    """Render the frames, the rescaled GT and the simulated detections of every sequence of
-    ``splits`` into ``root`` (KITTI MOTS layout per split). Cached: a sequence whose marker
-    ``<root>/.done/<seq>`` records the same parameters is not redone."""
+    """Render the frames and the rescaled GT of every sequence of ``splits`` into ``root``
+    (KITTI MOTS layout per split), and simulate the detector on them. Cached per sequence:
+    ``<root>/.done/<seq>.render`` and ``.det`` record the parameters each was made with, and
+    only what changed is made again (other detector knobs: the detections only)."""
     knobs = knobs or DetectorKnobs()
-    params = dataset_params(
-        {
-            "downscale": factor,
-            "max_frames": max_frames,
-            "seed": seed,
-            "knobs": asdict(knobs),
-            "splits": {k: list(v) for k, v in splits.items()},
-        }
-    )
-    stamp = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    layout = {"version": RENDER_VERSION, "splits": {k: list(v) for k, v in splits.items()}}
     root.mkdir(parents=True, exist_ok=True)
     marker = root / "dataset.json"
     if marker.is_file():
         old = json.loads(marker.read_text())
-        if old.get("stamp") != stamp:
-            log.info("%s was rendered with other parameters: rendering again", root)
-            for split in old.get("params", {}).get("splits", {}):
+        if old.get("layout") != layout:
+            log.info("%s holds other splits or an older render: rendering again", root)
+            for split in old.get("layout", {}).get("splits", {}):
                 shutil.rmtree(root / split, ignore_errors=True)
             shutil.rmtree(root / ".done", ignore_errors=True)
     elif any(root.iterdir()):
         raise SystemExit(f"{root} is not empty and holds no dataset.json of this benchmark")
-    marker.write_text(json.dumps({"stamp": stamp, "params": params}, indent=1))
+    marker.write_text(json.dumps({"layout": layout}, indent=1))
     done = root / ".done"
     done.mkdir(exist_ok=True)
+
+    def stale(path: Path, stamp: str) -> bool:
+        return not path.is_file() or path.read_text() != stamp
+
     for split, names in splits.items():
         out_split = root / split
-        todo = [s for s in names if not (done / s).is_file() or (done / s).read_text() != stamp]
-        if todo:
-            for seq in load_kitti_mots(kitti_root, sequences=todo, seqmap="seqmaps/train.seqmap"):
-                start = time.perf_counter()
+        for seq in load_kitti_mots(
+            kitti_root, sequences=list(names), seqmap="seqmaps/train.seqmap"
+        ):
+            render = {"seq": seq.name, "factor": factor, "max_frames": max_frames, "seed": seed}
+            render_stamp = _stamp({**layout, **render})
+            det_stamp = _stamp({"render": render_stamp, "knobs": asdict(knobs)})
+            render_done, det_done = done / f"{seq.name}.render", done / f"{seq.name}.det"
+            if not stale(render_done, render_stamp) and not stale(det_done, det_stamp):
+                continue
+            start = time.perf_counter()
+            key = zlib.crc32(seq.name.encode())
+            if stale(render_done, render_stamp):
+                det_done.unlink(missing_ok=True)
                 gt, n, size, world = render_sequence(
                     seq, out_split, factor=factor, max_frames=max_frames, seed=seed
                 )
-                rng = np.random.default_rng([seed, zlib.crc32(seq.name.encode()), 4])
-                dets = simulate_detections(
-                    gt,
-                    num_frames=n,
-                    size=size,
-                    scale=1.0 / factor,
-                    knobs=knobs,
-                    rng=rng,
-                    world=world,
-                )
-                write_detections_txt(out_split / "det" / f"{seq.name}.txt", dets, frame_base=0)
-                (done / seq.name).write_text(stamp)
-                log.info(
-                    "rendered %s/%s: %d frames %dx%d, %d GT masks, %d raw detections, %.1f s",
-                    split,
-                    seq.name,
-                    n,
-                    size[1],
-                    size[0],
-                    len(gt),
-                    len(dets),
-                    time.perf_counter() - start,
-                )
+                render_done.write_text(render_stamp)
+            else:
+                (rendered,) = load_kitti_mots(out_split, sequences=[seq.name])
+                gt, n, size = rendered.gt, rendered.num_frames, rendered.image_size
+                world = make_world(np.random.default_rng([seed, key, 1]), *size, n)
+            dets = simulate_detections(
+                gt,
+                num_frames=n,
+                size=size,
+                scale=1.0 / factor,
+                knobs=knobs,
+                rng=np.random.default_rng([seed, key, 4]),
+                world=world,
+            )
+            write_detections_txt(out_split / "det" / f"{seq.name}.txt", dets, frame_base=0)
+            det_done.write_text(det_stamp)
+            log.info(
+                "%s/%s: %d frames %dx%d, %d GT masks, %d raw detections, %.1f s",
+                split,
+                seq.name,
+                n,
+                size[1],
+                size[0],
+                len(gt),
+                len(dets),
+                time.perf_counter() - start,
+            )
         seqmap = "".join(f"{s} empty 000000 {_num_frames(out_split, s) - 1:06d}\n" for s in names)
         (out_split / "seqmaps").mkdir(exist_ok=True)
         (out_split / "seqmaps" / f"{split}.seqmap").write_text(seqmap)

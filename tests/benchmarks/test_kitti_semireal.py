@@ -103,6 +103,18 @@ def test_same_seed_gives_identical_files(rendered, tmp_path, kitti_root):
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "val" / "image_02").rglob("*.png")}
     build_dataset(tmp_path, kitti_root=kitti_root, splits=SPLITS, max_frames=FRAMES, seed=3)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # other detector knobs: new detections over the same frames
+    build_dataset(
+        tmp_path,
+        kitti_root=kitti_root,
+        splits=SPLITS,
+        max_frames=FRAMES,
+        seed=3,
+        knobs=DetectorKnobs(miss_rate=0.3),
+    )
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    changed = {k for k, v in _digest(tmp_path).items() if _digest(rendered)[k] != v}
+    assert changed == {"val/det/0015.txt", "val/det/0017.txt", ".done/0015.det", ".done/0017.det"}
 
 
 def _recall(seq, knobs, seed=0):
