@@ -791,6 +791,12 @@ def build_dataset(
     return root
 
 
+def dataset_fingerprint(root: Path) -> str:
+    """A hash of the parameters every sequence's frames and detections were made with."""
+    stamps = sorted((p.name, p.read_text()) for p in (root / ".done").glob("*.det"))
+    return _stamp({"stamps": stamps})
+
+
 def _num_frames(split_dir: Path, name: str) -> int:
     return len(list((split_dir / "image_02" / name).glob("*.png")))
 
@@ -1164,6 +1170,7 @@ def main(argv=None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
 
     encoders = parse_encoders(args.encoders)
+    fingerprint = dataset_fingerprint(args.root)
     run_dirs: dict[str, Path] = {}
     chain_rss: dict[str, float] = {}
     for name, extra in encoders:
@@ -1172,14 +1179,24 @@ def main(argv=None) -> dict:
             overrides.append(f"trainer.max_steps={args.quick_steps}")
         overrides += extra + shlex.split(args.chain_args)
         run_dir = args.out / "runs" / name
+        # The chain's manifest hashes the config, not the files it reads: a run folder made
+        # from other frames or detections would be skipped through as finished.
+        made_from = args.out / "runs" / f"{name}.dataset"
+        fresh = made_from.is_file() and made_from.read_text() == fingerprint
         if not args.skip_chain:
+            if run_dir.exists() and not fresh:
+                log.info("%s was made from another render: removed", run_dir)
+                shutil.rmtree(run_dir)
+            made_from.parent.mkdir(parents=True, exist_ok=True)
+            made_from.write_text(fingerprint)
             seconds, rss = run_chain(overrides, args.out / f"chain-{name}.log")
             timings[f"chain {name}"] = seconds
             chain_rss[name] = rss
-        if (run_dir / "results").is_dir():
+            fresh = True
+        if (run_dir / "results").is_dir() and fresh:
             run_dirs[name] = run_dir
         else:
-            log.warning("no finished run folder %s: its rows are left out", run_dir)
+            log.warning("no finished run folder of this render in %s: rows left out", run_dir)
 
     target = args.root / "val"
     gt_seqs = [
