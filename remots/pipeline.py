@@ -115,7 +115,8 @@ def stage_hash(cfg: DictConfig, stage: Stage, previous: str) -> str:
     """SHA-256 over the previous stage's digest, the stage's name and the config nodes it depends
     on, resolved, with the run folder's path masked (so a sweep job can reuse a base run's
     artifacts) and run-only keys (progress, workers, device) left out. A per-sequence stage
-    leaves out ``data.sequences`` (which sequences run does not change what each one writes)."""
+    leaves out ``data.sequences`` (which sequences run does not change what each one writes).
+    The input files are the detect stage's per-sequence fingerprints (``inputs``)."""
     parts: dict = {"previous": previous, "stage": stage.name}
     for key in stage.config_keys:
         value = OmegaConf.select(cfg, key)
@@ -417,6 +418,9 @@ class _Runner:
                 mine = [rel for rel in new if sequence_of(rel, self.names) == name]
                 shared = [rel for rel in new if sequence_of(rel, self.names) is None]
                 record["sequences"][name] = {r: checksum(self.run.root / r) for r in mine}
+                if stage.name == STAGES[0].name:
+                    video = next(v for v in self.targets if v.name == name)
+                    record.setdefault("inputs", {})[name] = videos.inputs_fingerprint(video)
                 record["outputs"].update({r: checksum(self.run.root / r) for r in shared})
                 if not self.missing_sequences(record):
                     data["pending"].pop(stage.name, None)
@@ -433,10 +437,14 @@ class _Runner:
         record = self.invalidate(stage, digest, previous)
         if stage.per_sequence:
             done = record["sequences"]
+            inputs = record.get("inputs", {})
+            first = stage.name == STAGES[0].name
             todo = [
                 v
                 for v in self.targets
-                if v.name not in done or not _intact(self.run.root, done[v.name])
+                if v.name not in done
+                or not _intact(self.run.root, done[v.name])
+                or (first and inputs.get(v.name) != videos.inputs_fingerprint(v))
             ]
             if not todo:
                 log.info("stage %s: up to date, skipped", stage.name)

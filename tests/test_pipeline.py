@@ -7,6 +7,7 @@ end to end in tests/test_end_to_end.py.
 
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -164,6 +165,24 @@ def test_a_rewritten_artifact_reruns_its_stage_and_every_stage_it_feeds(tmp_path
     assert calls(tmp_path) == expected_calls("intra")
     run_all(make_cfg("force=[intra]"))
     assert calls(tmp_path) == expected_calls("intra")
+
+
+def test_replaced_input_files_rerun_the_detect_stage(tmp_path, make_cfg, small_synthetic):
+    """The manifest hashes the config; the input files are fingerprinted per sequence (size and
+    mtime of frames, GT, detection files), so a replaced detections file is not reported with the
+    old results."""
+    cfg = make_cfg()
+    run_all(cfg)
+    calls(tmp_path)
+    det = small_synthetic / "test" / SEQ / "det" / "det.txt"
+    stat = det.stat()
+    os.utime(det, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    try:
+        run_all(cfg)
+    finally:
+        os.utime(det, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    # the fake detect writes the same bytes again: nothing after it is stale
+    assert calls(tmp_path) == expected_calls("detect")
 
 
 def test_inputs_that_changed_make_every_later_stage_stale(tmp_path, make_cfg, monkeypatch):

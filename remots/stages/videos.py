@@ -4,6 +4,7 @@ layout and folders."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -69,3 +70,21 @@ def target_videos(cfg: DictConfig, *, with_gt: bool = False) -> list[Video]:
 def training_videos(cfg: DictConfig) -> list[Video]:
     """The videos whose ground truth gives the GT triplets (``data.train_split``)."""
     return load_split(typed(cfg.data), "train")
+
+
+def inputs_fingerprint(video: Video) -> str:
+    """What a target video's files are now: name, size and modification time of every frame (or
+    the video file), of the ground truth, and of the side files under ``<seq_dir>/det*`` where
+    precomputed detections live. The detect stage reruns a video whose fingerprint changed, so
+    replaced frames or detection files are not reported with the old results."""
+    paths = [*(video.frame_paths or []), video.video_path, video.gt_path]
+    seq_dir = video.extra.get("seq_dir")
+    if seq_dir is not None:
+        for det in sorted(Path(seq_dir).glob("det*")):
+            paths += sorted(det.rglob("*")) if det.is_dir() else [det]
+    entries = []
+    for path in paths:
+        if path is not None and Path(path).is_file():
+            st = Path(path).stat()
+            entries.append(f"{path}\t{st.st_size}\t{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
