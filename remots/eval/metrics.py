@@ -36,6 +36,7 @@ from remots.eval.preprocess import (
     sequence_masks,
 )
 from remots.eval.result import EvalResult
+from remots.io.export import find_results, read_results
 from remots.io.instances import CAR, CLASS_IDS, IGNORE, PEDESTRIAN, Instance, group_by_frame
 from remots.io.layouts import Video, load_kitti_mots, load_motschallenge, read_seqmap
 from remots.io.mots import read_bytes, read_mots_txt
@@ -379,21 +380,20 @@ def _evaluate_results_dir(seqs, results_dir, *, gt_of, classes, benchmark, missi
     if not results_dir.is_dir():
         raise InputError("results folder not found", results_dir)
     seqs = sorted(seqs, key=lambda s: s.name)
-    paths = {seq.name: results_dir / f"{seq.name}.txt" for seq in seqs}
+    paths = {seq.name: find_results(results_dir, seq.name) for seq in seqs}
     for seq in seqs:
-        if missing == "error" and not paths[seq.name].exists():
+        if missing == "error" and paths[seq.name] is None:
             raise InputError(
                 f"no results file for sequence {seq.name} (eval.missing=empty counts it as empty)",
-                paths[seq.name],
+                results_dir / f"{seq.name}.txt",
             )
     metric_classes = _metric_classes()
     raw: dict[str, dict] = {}
     for seq in tqdm(seqs, desc="evaluate", unit="seq", disable=None):
         gt = gt_of(seq)
         path = paths[seq.name]
-        if not path.exists():
+        if path is None:
             log.warning("no results for sequence %s: counted as empty", seq.name)
-            path = None
         tracker = _read_table(path, seq, is_gt=False)[1]
         masks = _sequence_masks(seq, gt, tracker, path)
         raw[seq.name] = _evaluate_sequence(masks, classes, metric_classes, seq.name)
@@ -409,6 +409,9 @@ def _read_table(path: Path | None, seq: Video, *, is_gt: bool):
     line at fault."""
     allowed = (CAR, PEDESTRIAN, IGNORE) if is_gt else RESULT_CLASSES
     size = seq.image_size if seq.height else None
+    if path is not None and not is_gt and (path.is_dir() or seq.frame_step != 1):
+        # a MOTS png folder, or every n-th frame of a source: read as instances
+        return None, _results_table(seq, read_results(path, seq), path)
     data = read_bytes(path) if path is not None else b""
     columns = parse_columns(data, seq.frame_base, seq.num_frames, size, allowed)
     table = None

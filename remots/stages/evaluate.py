@@ -115,6 +115,7 @@ def variant_rows(
                     frame_base=v.frame_base,
                     num_frames=v.num_frames,
                     image_size=v.image_size,
+                    frame_step=v.frame_step,
                 )
                 for v in videos
             }
