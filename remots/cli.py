@@ -78,6 +78,8 @@ def _one_line(err: Exception) -> str:
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), None)
     head = lines[0] if lines else type(err).__name__
+    if head.endswith(":") and len(lines) > 1 and not lines[1].startswith("full_key:"):
+        head = f"{head} {lines[1]}"  # Hydra's "Error in call to target 'X':" and its cause
     return f"{key}: {head}" if key else head
 
 
