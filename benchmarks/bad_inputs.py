@@ -601,9 +601,11 @@ def _write(rel, text):
 case("datasets", "sequence without seqinfo.ini", names=_file_named(f"data/{SEQ1}/seqinfo.ini"))(
     _chain_on(_rm(f"{SEQ1}/seqinfo.ini"), stage="detect")
 )
-case("datasets", "a frame missing", names=_file_named(f"data/{SEQ1}/seqinfo.ini"))(
-    _chain_on(_rm(f"{SEQ1}/img1/000005.jpg"), stage="detect")
-)
+case(
+    "datasets",
+    "a frame missing",
+    names=lambda folder: (folder / "data" / SEQ1 / "img1/000005.jpg", "frame 5"),
+)(_chain_on(_rm(f"{SEQ1}/img1/000005.jpg"), stage="detect"))
 case("datasets", "a frame more than seqLength", names=_file_named(f"data/{SEQ1}/seqinfo.ini"))(
     _chain_on(
         lambda data: shutil.copy(data / SEQ1 / "img1/000008.jpg", data / SEQ1 / "img1/000009.jpg"),
@@ -623,8 +625,8 @@ case(
 case(
     "datasets",
     "an empty frame file",
-    names=lambda folder: (folder / "data" / SEQ1 / "img1/000006.jpg",),
-)(_chain_on(_truncate(f"{SEQ1}/img1/000006.jpg", 0.0)))
+    names=lambda folder: (folder / "data" / SEQ1 / "img1/000006.jpg", "frame 6"),
+)(_chain_on(_truncate(f"{SEQ1}/img1/000006.jpg", 0.0)))  # a frame no stage reads (no masks)
 case("datasets", "ground truth of another size", names=_file_named(f"data/{SEQ1}/gt/gt.txt"))(
     _chain_on(_write(f"{SEQ1}/gt/gt.txt", "1 2001 2 10 10 0220`0\n"), stage="eval")
 )
@@ -649,13 +651,15 @@ def _seqmap_path(ws: Workspace, folder: Path) -> Result:
     root = folder / "kitti" / "testing"
     (root / "seqmaps").mkdir(parents=True)
     (root / "seqmaps" / "t.seqmap").write_text("../../outside empty 0 3\n")
+    ds = ws.tiny_sequence(folder, 4, 6)
     return ws.cli(
         [
             "stage=eval",
-            "data=kitti_mots",
-            f"data.root={folder / 'kitti'}",
+            "data=motschallenge",
+            f"data.root={ds}",
             "data.train_split=null",
             f"eval.gt_root={root}",
+            "eval.layout=kitti_mots",
             "eval.seqmap=seqmaps/t.seqmap",
             f"eval.results_dir={folder / 'results'}",
             f"paths.output_root={folder / 'out'}",
@@ -735,6 +739,8 @@ CONFIGS = {  # override(s) -> the key the error line must name
     "run_name=../elsewhere": "run_name",
     "data.sequences=[../../../elsewhere/seqA]": "data.sequences",
     "detector=precomputed detector.path={": "detector.path",
+    "detector=precomputed detector.path='{'": "detector.path",
+    "detector=precomputed detector.path='{seq}/{frame}.txt'": "detector.path",
     "detector=precomputed detector.path=/tmp/one_file_for_all.txt": "detector.path",
     "detector=refine": "detector.path",
     "detector=precomputed detector.path={seq}/{frame}.txt": "detector.path",

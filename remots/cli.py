@@ -60,7 +60,11 @@ def main(task: Callable[[], None]) -> None:
         task()
     except (HydraException, OmegaConfBaseException) as err:
         cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
-        print(f"remots: config error: {_one_line(cause)}", file=sys.stderr)
+        line = _one_line(cause)
+        override = getattr(err, "override", None)  # a command-line override Hydra cannot parse
+        if override:
+            line = f"{override}: {line} (quote a value with braces: \"key='{{...}}'\")"
+        print(f"remots: config error: {line}", file=sys.stderr)
         sys.exit(2)
     except OSError as err:  # Hydra's own output folder (inside the run folder) not writable
         if not is_storage_error(err) and err.errno not in _FOLDER_ERRNOS:
