@@ -1028,6 +1028,8 @@ def _tmpfs_check(ws: Workspace):
         lines = [ln for ln in err.splitlines() if ln.startswith("remots: ")]
         if rc != 2 or len(lines) != 1 or "No space left on device" not in lines[0]:
             return f"the full disk was not one clear error: rc {rc}, {lines[:1]}"
+        if str(folder / "out") not in lines[0]:
+            return f"the error does not name the run folder's file: {lines[0]}"
         if "Traceback" in err:
             return "a traceback on the full disk"
         if (folder / "first.tmp").read_text().strip():
@@ -1039,7 +1041,9 @@ def _tmpfs_check(ws: Workspace):
     return check
 
 
-for _size in (300, 1200, 2500):
+# where the run folder fills up: detect (8 kB), the crops of intra (100 kB), the final intra
+# checkpoint (200 MB: its resume checkpoint fits), inter's checkpoints (300 MB)
+for _size in (8, 100, 200_000, 300_000):
 
     @case("faults", f"disk full ({_size} kB tmpfs), then a rerun", expect="ok", needs_mount=True)
     def _tmpfs(ws: Workspace, folder: Path, size=_size) -> Result:

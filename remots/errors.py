@@ -70,9 +70,14 @@ def is_storage_error(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in STORAGE_ERRNOS
 
 
-def storage_error(err: OSError, path: str | Path | None = None) -> StorageError:
-    """``err`` as one line naming the path (``path`` when the OSError names none)."""
+def storage_error(
+    err: OSError, path: str | Path | None = None, *, prefer_path: bool = False
+) -> StorageError:
+    """``err`` as one line naming the path: the OSError's own, else ``path`` (``path`` first with
+    ``prefer_path``: the artifact being written, not a library's temporary file)."""
     where = err.filename if err.filename is not None else path
+    if prefer_path and path is not None:
+        where = path
     reason = err.strerror or type(err).__name__
     if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG):
         remedy = "free some space (or raise the limit) and run the same command again"

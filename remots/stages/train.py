@@ -153,8 +153,8 @@ def atomic_checkpoint(trainer, filepath: str | Path) -> Iterator[str]:
             os.replace(tmp, filepath)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if is_storage_error(err):
-            raise storage_error(err, filepath) from None
+        if is_storage_error(err):  # named after the checkpoint, not fsspec's temporary file
+            raise storage_error(err, filepath, prefer_path=True) from None
         if isinstance(err, RuntimeError) and "PytorchStreamWriter" in str(err):
             raise StorageError(filepath, f"cannot write the checkpoint ({err})") from None
         raise
