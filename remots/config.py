@@ -42,7 +42,8 @@ def _require(ok: bool, key: str, value, expected: str) -> None:
 
 
 def _number_in(value, lo: float, hi: float, *, lo_open=False, hi_open=False) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    """``value`` is a finite number in the range (an infinite one never makes sense here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return False
     above = value > lo if lo_open else value >= lo
     below = value < hi if hi_open else value <= hi
@@ -129,7 +130,15 @@ class FusionConfig:
             _require(_number_in(value, 0, 1), f"detector.fusion.{key}", value, "a number in [0, 1]")
         _require(self.min_area >= 0, "detector.fusion.min_area", self.min_area, "an integer >= 0")
         if self.classes is not None:
-            self.classes = [int(c) for c in self.classes]
+            classes = self.classes
+            _require(
+                isinstance(classes, list | tuple | ListConfig)
+                and all(isinstance(c, int) and not isinstance(c, bool) for c in classes),
+                "detector.fusion.classes",
+                classes,
+                "a list of MOTS class ids (1 car, 2 pedestrian) or null (data.classes)",
+            )
+            self.classes = [int(c) for c in classes]
             _require(
                 all(c in CLASS_IDS for c in self.classes),
                 "detector.fusion.classes",
@@ -207,6 +216,13 @@ class TrackerConfig:
     def __post_init__(self):
         theta = self.theta_short
         if isinstance(theta, dict | DictConfig):
+            for k in dict(theta):
+                _require(
+                    str(k).strip() in {str(c) for c in CLASS_IDS},
+                    f"tracker.theta_short.{k}",
+                    k,
+                    "a key that is a MOTS class id (1 car, 2 pedestrian)",
+                )
             theta = {int(k): v for k, v in dict(theta).items()}
             for class_id, value in theta.items():
                 _require(
