@@ -190,6 +190,8 @@ def train_phase(cfg: DictConfig, phase: str):
         train=training_set_crops(cfg, run),
         target=target_crops(cfg, run, phase),
         phase=phase,
+        sampling=str(data.get("sampling", "triplets")),
+        num_instances=int(data.get("num_instances", 4)),
         batch_size=int(data.batch_size),
         ratio=tuple(data.ratio),
         steps_per_epoch=int(data.steps_per_epoch),

@@ -43,7 +43,7 @@ def test_ensure_features_caches_and_is_deterministic(toy, tmp_path):
     run = RunFolder(tmp_path)
     f = ensure_features(cfg, run, "untrained", toy, toy.gt)
     path = run.features("untrained", toy.name)
-    assert f.shape == (len(toy.gt), 512) and path.is_file()
+    assert f.shape == (len(toy.gt), 1280) and path.is_file()  # MobileNetV2, the default
     first = path.read_bytes()
     stamp = path.stat().st_mtime_ns
     assert np.array_equal(ensure_features(cfg, run, "untrained", toy, toy.gt), f)
