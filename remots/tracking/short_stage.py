@@ -54,6 +54,7 @@ def theta_short_per_class(
     override=None,
     num_std: float = 3.0,
     fallback: float | None = None,
+    statistic: str = "normal",
 ) -> tuple[dict[int, float | None], dict[int, np.ndarray]]:
     """theta_short of each class present in ``detections`` and the similarities it came from.
 
@@ -74,7 +75,7 @@ def theta_short_per_class(
             value = override.get(class_id) if isinstance(override, dict) else override
             thetas[class_id] = None if value is None else float(value)
         elif len(sims) >= 2:
-            theta = estimate_theta_short(sims, num_std=num_std)
+            theta = estimate_theta_short(sims, num_std=num_std, statistic=statistic)
             if theta < 1.0:
                 thetas[class_id] = theta
             else:
@@ -169,6 +170,7 @@ def short_sequence(cfg: DictConfig, run: RunFolder, seq: Sequence, ensure_featur
             override=override,
             num_std=float(tracker.num_std),
             fallback=tracker.get("theta_short_fallback"),
+            statistic=str(tracker.get("theta_short_statistic", "normal")),
         )
         for class_id, theta in thetas.items():
             log.info(

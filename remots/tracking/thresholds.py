@@ -35,7 +35,10 @@ def intra_frame_similarities(features, frame_of_detection):
     return pairwise_similarities_within(features, frame_of_detection)
 
 
-def estimate_theta_short(sims, *, num_std=3.0):
+THETA_SHORT_STATISTICS = ("normal", "robust")
+
+
+def estimate_theta_short(sims, *, num_std=3.0, statistic="normal"):
     """theta_short of Eq. (2): ``mean + num_std * std`` of the intra-frame similarities.
 
     The reading of the paper implemented here. Fig. 4 fits a normal distribution to the
@@ -49,9 +52,17 @@ def estimate_theta_short(sims, *, num_std=3.0):
     nothing.) The value is not clipped: above 1 every appearance link is refused, which tells that
     the features do not separate objects. ``tracker.theta_short`` overrides the estimate.
 
+    ``statistic="robust"`` fits the same normal by its median and its median absolute deviation
+    (``1.4826 * MAD`` estimates the std of a normal): ``median + num_std * 1.4826 * MAD``. Pairs
+    of one frame are not always two objects: a duplicate or partial mask of one object that NMS
+    kept, or two detections of one object in a crowd, is a same-object pair with a similarity far
+    above the rest; a handful of them widens the moment estimate of the std, and with it
+    theta_short, until true links fail Eq. (2). The median and the MAD ignore such a tail.
+
     Args:
         sims: 1-D array of similarities (``intra_frame_similarities``), at least two.
         num_std: how many standard deviations above the mean.
+        statistic: ``normal`` (mean, std: the paper's fit) or ``robust`` (median, MAD).
 
     Returns:
         theta_short as a float.
@@ -64,7 +75,12 @@ def estimate_theta_short(sims, *, num_std=3.0):
             f"theta_short needs at least 2 intra-frame similarities, got {len(sims)} "
             "(no frame holds two masks of the class): set tracker.theta_short"
         )
-    return float(sims.mean() + num_std * sims.std())
+    if statistic == "normal":
+        return float(sims.mean() + num_std * sims.std())
+    if statistic == "robust":
+        median = np.median(sims)
+        return float(median + num_std * 1.4826 * np.median(np.abs(sims - median)))
+    raise ValueError(f"statistic must be one of {THETA_SHORT_STATISTICS}, not {statistic!r}")
 
 
 def plot_theta_short(sims, theta, path, *, title="intra-frame cosine similarity"):

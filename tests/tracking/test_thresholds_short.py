@@ -70,3 +70,23 @@ def test_plot_theta_short_writes_the_same_png_twice(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
     plot_theta_short(sims["car"], 0.4, tmp_path / "single.png")
     assert (tmp_path / "single.png").stat().st_size > 1000
+
+
+def test_robust_theta_short_ignores_a_tail_of_same_object_pairs():
+    from remots.tracking.thresholds import estimate_theta_short
+
+    rng = np.random.default_rng(0)
+    different = rng.normal(0.5, 0.1, 2000)
+    normal = estimate_theta_short(different)
+    robust = estimate_theta_short(different, statistic="robust")
+    assert robust == pytest.approx(normal, abs=0.02)  # the same normal, read two ways
+    # 3 % duplicate masks of one object in a frame (similarity ~0.97) widen the moment fit only
+    tainted = np.concatenate([different, rng.normal(0.97, 0.01, 60)])
+    assert estimate_theta_short(tainted) > normal + 0.04
+    assert estimate_theta_short(tainted, statistic="robust") == pytest.approx(robust, abs=0.02)
+    # hand-computed: median 0.5, MAD 0.1 -> 0.5 + 3 * 1.4826 * 0.1
+    assert estimate_theta_short([0.3, 0.4, 0.5, 0.6, 0.7], statistic="robust") == pytest.approx(
+        0.5 + 3 * 1.4826 * 0.1
+    )
+    with pytest.raises(ValueError, match="statistic"):
+        estimate_theta_short(different, statistic="trimmed")
