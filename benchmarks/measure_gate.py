@@ -142,7 +142,7 @@ def main(argv=None) -> None:
                 f"{blocked / max(num_wrong, 1):.1%} of {num_wrong} |"
             )
             if args.track:
-                hota, ident = trackeval.metrics.HOTA(quiet), trackeval.metrics.Identity(quiet)
+                ident = trackeval.metrics.Identity(quiet)
                 purities, frags, n_tr, results = [], [], 0, {}
                 for k, (seq, dets, tracklets) in enumerate(track_rows):
                     p, f, n = purity_fragmentation(tracklets, _gt_of(prepared, seq), dets)
