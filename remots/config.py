@@ -25,7 +25,7 @@ from remots.errors import ConfigError
 from remots.eval.result import METRIC_NAMES
 from remots.synthetic import SyntheticParams
 from remots.tracking.flow import DIS_PRESETS, FLOW_METHODS
-from remots.tracking.thresholds import THETA_MERGE_METHODS
+from remots.tracking.thresholds import THETA_MERGE_METHODS, THETA_SHORT_STATISTICS
 
 # The encoder phases whose features a stage may use: the configured backbone as built, after
 # intra-frame training, after inter-short-tracklet training.
@@ -204,6 +204,7 @@ class TrackerConfig:
 
     theta_short: Any = None
     num_std: float = 3.0
+    theta_short_statistic: str = "normal"
     theta_short_fallback: float | None = None
     use_appearance: bool = True
     estimate_theta_short: bool = True
@@ -244,6 +245,12 @@ class TrackerConfig:
             "tracker.num_std",
             self.num_std,
             "a number of standard deviations > 0",
+        )
+        _require(
+            self.theta_short_statistic in THETA_SHORT_STATISTICS,
+            "tracker.theta_short_statistic",
+            self.theta_short_statistic,
+            f"one of {THETA_SHORT_STATISTICS}",
         )
         _require(
             self.theta_short_fallback is None or _number_in(self.theta_short_fallback, 0, 1),
@@ -333,6 +340,8 @@ class ModelDataConfig:
 
     input_size: list[int] = field(default_factory=lambda: [64, 32])
     mask_background: bool = False
+    sampling: str = "triplets"
+    num_instances: int = 4
     batch_size: int = 16
     ratio: list[int] = field(default_factory=lambda: [1, 1])
     steps_per_epoch: int = 40
@@ -353,6 +362,18 @@ class ModelDataConfig:
         for key in ("batch_size", "steps_per_epoch"):
             value = getattr(self, key)
             _require(value >= 1, f"model.data.{key}", value, "an integer >= 1")
+        _require(
+            self.sampling in ("triplets", "pk"),
+            "model.data.sampling",
+            self.sampling,
+            "triplets (independent triplets) or pk (P x K batches, batch-hard)",
+        )
+        _require(
+            self.num_instances >= 2,
+            "model.data.num_instances",
+            self.num_instances,
+            "K views per object >= 2",
+        )
         for key in ("num_val_triplets", "num_workers"):
             value = getattr(self, key)
             _require(value >= 0, f"model.data.{key}", value, "an integer >= 0")

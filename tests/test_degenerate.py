@@ -1,7 +1,7 @@
 """Degenerate data through every stage of the real chain, and bad configs that must fail with one
 clear line: an empty sequence, a sequence of one frame, a single object, an object seen in one
-frame only, detections that all fall under the score threshold; a missing data folder, a missing
-detections file, NaN features."""
+frame only; detections that all fall under the score threshold (a clear error), a missing data
+folder, a missing detections file, NaN features."""
 
 import json
 import os
@@ -71,7 +71,6 @@ def degenerate_run(tmp_path_factory):
     write_seq(data, "ONEFRAME", 1, {2001: {0: (20, 30)}, 2002: {0: (90, 30)}})
     write_seq(data, "SINGLE", 6, {2001: {t: (10 + 8 * t, 30) for t in range(6)}})
     write_seq(data, "ONCE", 5, {2001: {2: (70, 40)}})
-    write_seq(data, "LOWSCORE", 4, {2001: {t: (30, 30) for t in range(4)}}, score=0.1)
     from remots import pipeline
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
@@ -101,7 +100,6 @@ def results(run_dir, name, num_frames):
 def test_every_stage_handles_degenerate_sequences(degenerate_run):
     run_dir, _ = degenerate_run
     assert results(run_dir, "EMPTY", 5) == []
-    assert results(run_dir, "LOWSCORE", 4) == []  # no detection survives the threshold
     once = results(run_dir, "ONCE", 5)
     assert [(i.frame, i.obj_id) for i in once] == [(2, once[0].obj_id)]
     single = results(run_dir, "SINGLE", 6)
@@ -109,7 +107,7 @@ def test_every_stage_handles_degenerate_sequences(degenerate_run):
     assert len({i.obj_id for i in single}) == 1  # one object, one track
     oneframe = results(run_dir, "ONEFRAME", 1)
     assert len(oneframe) == 2 and len({i.obj_id for i in oneframe}) == 2
-    for name in ("EMPTY", "LOWSCORE", "ONCE", "SINGLE", "ONEFRAME"):
+    for name in ("EMPTY", "ONCE", "SINGLE", "ONEFRAME"):
         assert (run_dir / "tracklets_short" / f"{name}.json").is_file()
         assert (run_dir / "results" / f"{name}.json").is_file()
     assert (run_dir / "metrics.json").is_file()
@@ -145,6 +143,26 @@ def test_config_naming_missing_things_fails_with_one_clear_line(tmp_path):
     )
     assert out.returncode == 2
     assert f"remots: error: data.root {tmp_path / 'nope'} does not exist" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_a_class_whose_detections_are_all_dropped_stops_with_one_clear_line(tmp_path):
+    """Every detection under the score threshold while the GT has the class: a wrong
+    category_map or thresholds, not a video without objects; the run stops, naming the counts."""
+    data = tmp_path / "data"
+    write_seq(data, "LOWSCORE", 4, {2001: {t: (30, 30) for t in range(4)}}, score=0.1)
+    out = run_cli(
+        "stage=detect",
+        "data=motschallenge",
+        f"data.root={data}",
+        "data.train_split=null",
+        "detector=synthetic",
+        f"paths.output_root={tmp_path}",
+        f"hydra.run.dir={tmp_path / 'h'}",
+    )
+    assert out.returncode == 2
+    assert "sequence LOWSCORE: no pedestrian detection kept but the ground truth has 4" in out.stderr
+    assert "4 with a score under the threshold" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
 
 

@@ -20,10 +20,14 @@ from remots.data.crops import CropCache
 from remots.data.samplers import (
     TARGET,
     TRAIN,
+    GTIdentityPKSampler,
     GTTripletSampler,
+    InterTrackletPKSampler,
     InterTrackletTripletSampler,
+    IntraFramePKSampler,
     IntraFrameTripletSampler,
     MixedTripletBatchSampler,
+    PKBatchSampler,
 )
 from remots.errors import InputError
 
@@ -161,6 +165,53 @@ class TripletDataset(Dataset):
         }
 
 
+class PKDataset(Dataset):
+    """Loads a whole P x K batch (a ``PKBatchSampler`` dict) from the crop caches.
+
+    Returns ``images`` uint8 ``(B, H, W, 3)``, ``positives`` / ``negatives`` bool ``(B, B)``,
+    ``label (B,)`` (GT identity of training-set views, -1 for target views). Every view gets Luo
+    et al.'s re-ID augmentation when ``augment``; a ``strong`` view (a repeated crop, the
+    positive of its first view) gets the strong augmentation first.
+    """
+
+    def __init__(
+        self,
+        train: CropItems,
+        target: CropItems,
+        train_label: np.ndarray,
+        *,
+        augment: bool = True,
+        erasing: float = 0.5,
+        colour_jitter: float = 1.0,
+    ):
+        self.sources = {TRAIN: train, TARGET: target}
+        self.train_label = train_label
+        self.augment, self.erasing, self.colour_jitter = augment, erasing, colour_jitter
+
+    def __len__(self) -> int:  # specs come from the batch sampler; this is only informative
+        return sum(len(s) for s in self.sources.values())
+
+    def __getitem__(self, spec: dict) -> dict:
+        crops, labels = [], []
+        for source, item, strong, seed in zip(
+            spec["source"], spec["item"], spec["strong"], spec["seed"], strict=True
+        ):
+            rng = np.random.default_rng(int(seed))
+            crop = self.sources[int(source)].crop(int(item))
+            if strong:
+                crop = strong_augment(crop, rng, colour_jitter_strength=self.colour_jitter)
+            if self.augment:
+                crop = reid_augment(crop, rng, erasing=self.erasing)
+            crops.append(np.ascontiguousarray(crop))
+            labels.append(int(self.train_label[item]) if source == TRAIN else -1)
+        return {
+            "images": torch.from_numpy(np.stack(crops)),
+            "positives": torch.from_numpy(spec["positives"]),
+            "negatives": torch.from_numpy(spec["negatives"]),
+            "label": torch.tensor(labels, dtype=torch.int64),
+        }
+
+
 class _ValTriplets(Dataset):
     def __init__(self, items: CropItems, triplets: np.ndarray, val_label: np.ndarray):
         self.items, self.triplets, self.val_label = items, triplets, val_label
@@ -188,7 +239,11 @@ class TripletDataModule(L.LightningDataModule):
         target: crops of the target videos' detections (labels as in ``SequenceCrops``).
         phase: ``intra`` (intra-frame triplets, section 2.2) or ``inter`` (inter-short-tracklet
             triplets, section 2.4).
-        batch_size: triplets per batch (3 x batch_size crops go through the encoder).
+        sampling: ``pk`` (P objects x K views per batch with their known-negative masks, for
+            batch-hard mining) or ``triplets`` (independent triplets, the first reading).
+        batch_size: ``pk``: views per batch (P x K); ``triplets``: triplets per batch (3 x
+            batch_size crops go through the encoder).
+        num_instances: K of ``pk``.
         ratio: training-set : target triplets per batch (1:1 in the paper).
         steps_per_epoch: batches per epoch and rank.
         val_fraction: share of the training set's GT identities held out for validation.
@@ -202,7 +257,9 @@ class TripletDataModule(L.LightningDataModule):
         train: list[SequenceCrops],
         target: list[SequenceCrops],
         phase: str = "intra",
+        sampling: str = "triplets",
         batch_size: int = 32,
+        num_instances: int = 4,
         ratio: tuple[int, int] | list[int] = (1, 1),
         steps_per_epoch: int = 100,
         val_fraction: float = 0.2,
@@ -216,7 +273,11 @@ class TripletDataModule(L.LightningDataModule):
         super().__init__()
         if phase not in ("intra", "inter"):
             raise ValueError(f"phase must be 'intra' or 'inter', not {phase!r}")
+        if sampling not in ("pk", "triplets"):
+            raise ValueError(f"sampling must be 'pk' or 'triplets', not {sampling!r}")
         self.phase = phase
+        self.sampling = sampling
+        self.num_instances = num_instances
         self.train_items = CropItems(train)
         self.target_items = CropItems(target)
         self.batch_size = batch_size
@@ -237,12 +298,13 @@ class TripletDataModule(L.LightningDataModule):
         """The training-set and target triplet samplers; a source that can form no triplet
         (no identity seen twice, no frame with two detections, no overlapping tracklets) is
         left out with a warning and the other fills the batches."""
+        pk = self.sampling == "pk"
         t = self.train_items
         known = np.flatnonzero(self.train_label >= 0)
         train_sampler = (
             _or_none(
                 "training-set",
-                lambda: GTTripletSampler(
+                lambda: (GTIdentityPKSampler if pk else GTTripletSampler)(
                     items=known,
                     identities=self.train_label[known],
                     frames=t.frames[known],
@@ -259,14 +321,14 @@ class TripletDataModule(L.LightningDataModule):
         elif self.phase == "intra":
             target_sampler = _or_none(
                 "intra-frame",
-                lambda: IntraFrameTripletSampler(
+                lambda: (IntraFramePKSampler if pk else IntraFrameTripletSampler)(
                     items=use, frames=g.frames[use], groups=g.seq_of_item[use]
                 ),
             )
         else:
             target_sampler = _or_none(
                 "inter-short-tracklet",
-                lambda: InterTrackletTripletSampler(
+                lambda: (InterTrackletPKSampler if pk else InterTrackletTripletSampler)(
                     items=use,
                     frames=g.frames[use],
                     groups=g.seq_of_item[use],
@@ -281,29 +343,44 @@ class TripletDataModule(L.LightningDataModule):
         return train_sampler, target_sampler
 
     def setup(self, stage: str | None = None) -> None:
-        rank, world_size = 0, 1
+        rank, world_size, start_batch = 0, 1, None
         if self.trainer is not None:
-            rank, world_size = self.trainer.global_rank, self.trainer.world_size
+            trainer = self.trainer
+            rank, world_size = trainer.global_rank, trainer.world_size
+
+            def start_batch() -> int:
+                # batches already trained on, from the restored step count: a resumed run
+                # continues the stream where it stopped (Lightning's epoch number need not)
+                return int(trainer.global_step) * int(trainer.accumulate_grad_batches)
+
         train_sampler, target_sampler = self._samplers()
-        self.batch_sampler = MixedTripletBatchSampler(
-            train_sampler=train_sampler,
-            target_sampler=target_sampler,
-            batch_size=self.batch_size,
-            ratio=self.ratio,
-            num_batches=self.steps_per_epoch,
-            seed=self.seed,
-            rank=rank,
-            world_size=world_size,
-        )
-        self.train_dataset = TripletDataset(
-            self.train_items,
-            self.target_items,
-            self.train_label,
-            intra_frame=self.phase == "intra",
-            augment=self.augment,
-            erasing=self.erasing,
-            colour_jitter=self.colour_jitter,
-        )
+        common = {
+            "train_sampler": train_sampler,
+            "target_sampler": target_sampler,
+            "batch_size": self.batch_size,
+            "ratio": self.ratio,
+            "num_batches": self.steps_per_epoch,
+            "seed": self.seed,
+            "rank": rank,
+            "world_size": world_size,
+            "start_batch": start_batch,
+        }
+        augment = {"augment": self.augment, "erasing": self.erasing}
+        augment["colour_jitter"] = self.colour_jitter
+        if self.sampling == "pk":
+            self.batch_sampler = PKBatchSampler(num_instances=self.num_instances, **common)
+            self.train_dataset = PKDataset(
+                self.train_items, self.target_items, self.train_label, **augment
+            )
+        else:
+            self.batch_sampler = MixedTripletBatchSampler(**common)
+            self.train_dataset = TripletDataset(
+                self.train_items,
+                self.target_items,
+                self.train_label,
+                intra_frame=self.phase == "intra",
+                **augment,
+            )
         held = np.flatnonzero(self.val_label >= 0)
         self.val_dataset = None
         if len(held) and self.num_val_triplets > 0:
@@ -322,6 +399,13 @@ class TripletDataModule(L.LightningDataModule):
         return {"num_workers": self.num_workers, "persistent_workers": self.num_workers > 0}
 
     def train_dataloader(self) -> DataLoader:
+        if self.sampling == "pk":  # the dataset loads whole batches: no collation
+            return DataLoader(
+                self.train_dataset,
+                sampler=self.batch_sampler,
+                batch_size=None,
+                **self._loader_kwargs(),
+            )
         return DataLoader(
             self.train_dataset, batch_sampler=self.batch_sampler, **self._loader_kwargs()
         )

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from remots.models.checkpoints import plain_hyperparameters
 from remots.models.components.backbone import ReIDEncoder
-from remots.models.losses import triplet_distances, triplet_loss
+from remots.models.losses import batch_hard_triplet_loss, triplet_distances, triplet_loss
 from remots.models.retrieval import retrieval_metrics
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,12 @@ def to_images(batch_images: torch.Tensor) -> torch.Tensor:
 class ReIDModule(L.LightningModule):
     """Triplet training of a ``ReIDEncoder``.
 
-    A batch is a dict of ``anchor``, ``positive``, ``negative``: uint8 ``(B, H, W, 3)`` crops,
-    ``label``: ``(B,)`` int64 GT identity of the anchor (-1 for target-video triplets, which have
-    no identity), and for validation ``frame`` / ``group`` of the anchor.
+    A training batch is either P x K views for batch-hard mining (``images`` uint8
+    ``(B, H, W, 3)``, ``positives`` / ``negatives`` bool ``(B, B)``: the pairs known to be one
+    object / different objects, ``label (B,)``), or independent triplets: ``anchor``,
+    ``positive``, ``negative`` uint8 ``(B, H, W, 3)`` crops and ``label (B,)``, the GT identity of
+    the anchor (-1 for target-video rows, which have no identity); validation batches are
+    triplets with ``frame`` / ``group`` of the anchor.
 
     Args:
         net: the encoder.
@@ -42,6 +45,12 @@ class ReIDModule(L.LightningModule):
             ``net.classifier``).
         label_smoothing: of the identity loss (0.1 in Luo et al.).
         channels_last: use the channels-last memory format on CUDA.
+        backbone_lr_scale: the backbone's learning rate relative to the optimizer's (the BNNeck
+            and classifier, new layers, keep the full rate): < 1 keeps more of the pretrained
+            start; 0 freezes the backbone's weights.
+        freeze_bn_stats: keep the backbone's batch-norm statistics (and affine parameters
+            learnable) as pretraining left them, instead of re-estimating them on small,
+            narrow batches of crops.
     """
 
     def __init__(
@@ -55,6 +64,8 @@ class ReIDModule(L.LightningModule):
         id_loss_weight: float = 0.0,
         label_smoothing: float = 0.1,
         channels_last: bool = True,
+        backbone_lr_scale: float = 1.0,
+        freeze_bn_stats: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["net"], logger=False)
@@ -77,7 +88,47 @@ class ReIDModule(L.LightningModule):
         a, p, n = ({k: v[i * b : (i + 1) * b] for k, v in out.items()} for i in range(3))
         return a, p, n
 
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        if self.hparams.freeze_bn_stats:  # Lightning switches modes around validation
+            for m in self.net.backbone.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
+    def _batch_hard_losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = self.net(self._memory_format(to_images(batch["images"])))
+        feature = out["feature"].float()
+        mined = batch_hard_triplet_loss(
+            feature,
+            batch["positives"],
+            batch["negatives"],
+            margin=self.hparams.margin,
+            distance=self.hparams.distance,
+        )
+        loss = mined["loss"]
+        logs = {"loss_triplet": mined["loss"]}
+        label = batch["label"]
+        if self.hparams.id_loss_weight > 0 and "logits" in out and bool((label >= 0).any()):
+            known = label >= 0
+            loss_id = F.cross_entropy(
+                out["logits"][known].float(),
+                label[known],
+                label_smoothing=self.hparams.label_smoothing,
+            )
+            loss = loss + self.hparams.id_loss_weight * loss_id
+            logs["loss_id"] = loss_id
+        valid = mined["valid"]
+        if bool(valid.any()):
+            with torch.no_grad():
+                d_ap, d_an = mined["d_ap"][valid], mined["d_an"][valid]
+                # the share of anchors still carrying gradient: mining keeps it above 0
+                logs["active"] = (d_ap - d_an + self.hparams.margin > 0).float().mean()
+                logs["triplet_acc"] = (d_ap < d_an).float().mean()
+                logs["d_ap"], logs["d_an"] = d_ap.mean(), d_an.mean()
+        return loss, logs
+
     def _losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if "images" in batch:
+            return self._batch_hard_losses(batch)
         a, p, n = self._forward_triplets(batch)
         loss_triplet = triplet_loss(
             a["feature"].float(),
@@ -109,7 +160,7 @@ class ReIDModule(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss, logs = self._losses(batch)
-        b = len(batch["anchor"])
+        b = len(batch["images"] if "images" in batch else batch["anchor"])
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
         for k, v in logs.items():
             self.log(f"train/{k}", v, batch_size=b)
@@ -153,7 +204,24 @@ class ReIDModule(L.LightningModule):
                 checkpoint[key] = plain_hyperparameters(checkpoint[key])
 
     def configure_optimizers(self):
-        optimizer = self.hparams.optimizer(params=[p for p in self.parameters() if p.requires_grad])
+        scale = float(self.hparams.backbone_lr_scale)
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        if scale == 1.0:
+            optimizer = self.hparams.optimizer(params=trainable)
+        else:
+            lr = self.hparams.optimizer.keywords.get("lr")
+            if lr is None:
+                raise ValueError("backbone_lr_scale needs the optimizer's lr in its partial")
+            backbone = {id(p) for p in self.net.backbone.parameters()}
+            if scale == 0.0:
+                for p in self.net.backbone.parameters():
+                    p.requires_grad_(False)
+            groups = [{"params": [p for p in trainable if id(p) not in backbone]}]
+            if scale > 0:
+                groups.append(
+                    {"params": [p for p in trainable if id(p) in backbone], "lr": lr * scale}
+                )
+            optimizer = self.hparams.optimizer(params=[g for g in groups if g["params"]])
         if self.hparams.scheduler is None:
             return optimizer
         return {

@@ -139,6 +139,7 @@ def _theta_short(
         override=tracker.theta_short,
         num_std=tracker.num_std,
         fallback=tracker.theta_short_fallback,
+        statistic=tracker.theta_short_statistic,
     )
     unused = "" if tracker.use_appearance else ", not used (tracker.use_appearance=false)"
     for class_id, theta in thetas.items():

@@ -240,6 +240,8 @@ def _datamodule(cfg: DictConfig, run: RunFolder, phase: str):
         train=training_set_crops(cfg, run),
         target=target_crops(cfg, run, phase),
         phase=phase,
+        sampling=str(data.sampling),
+        num_instances=int(data.num_instances),
         batch_size=int(data.batch_size),
         ratio=tuple(data.ratio),
         steps_per_epoch=int(data.steps_per_epoch),
@@ -248,7 +250,7 @@ def _datamodule(cfg: DictConfig, run: RunFolder, phase: str):
         num_workers=int(data.num_workers),
         augment=bool(data.augment),
         erasing=float(data.erasing),
-        colour_jitter=float(data.get("colour_jitter", 1.0)),
+        colour_jitter=float(data.colour_jitter),
         seed=int(cfg.seed),
     )
 

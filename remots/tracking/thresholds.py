@@ -41,7 +41,10 @@ def intra_frame_similarities(features, frame_of_detection):
     return pairwise_similarities_within(features, frame_of_detection)
 
 
-def estimate_theta_short(sims, *, num_std=3.0):
+THETA_SHORT_STATISTICS = ("normal", "robust")
+
+
+def estimate_theta_short(sims, *, num_std=3.0, statistic="normal"):
     """theta_short of Eq. (2): ``mean + num_std * std`` of the intra-frame similarities.
 
     The reading of the paper implemented here. Fig. 4 fits a normal distribution to the
@@ -55,9 +58,17 @@ def estimate_theta_short(sims, *, num_std=3.0):
     nothing.) The value is not clipped: above 1 every appearance link is refused, which tells that
     the features do not separate objects. ``tracker.theta_short`` overrides the estimate.
 
+    ``statistic="robust"`` fits the same normal by its median and its median absolute deviation
+    (``1.4826 * MAD`` estimates the std of a normal): ``median + num_std * 1.4826 * MAD``. Pairs
+    of one frame are not always two objects: a duplicate or partial mask of one object that NMS
+    kept, or two detections of one object in a crowd, is a same-object pair with a similarity far
+    above the rest; a handful of them widens the moment estimate of the std, and with it
+    theta_short, until true links fail Eq. (2). The median and the MAD ignore such a tail.
+
     Args:
         sims: 1-D array of similarities (``intra_frame_similarities``), at least two.
         num_std: how many standard deviations above the mean.
+        statistic: ``normal`` (mean, std: the paper's fit) or ``robust`` (median, MAD).
 
     Returns:
         theta_short as a float.
@@ -68,7 +79,12 @@ def estimate_theta_short(sims, *, num_std=3.0):
             f"theta_short needs at least 2 intra-frame similarities, got {len(sims)} "
             "(no frame holds two masks of the class): set tracker.theta_short"
         )
-    return float(sims.mean() + num_std * sims.std())
+    if statistic == "normal":
+        return float(sims.mean() + num_std * sims.std())
+    if statistic == "robust":
+        median = np.median(sims)
+        return float(median + num_std * 1.4826 * np.median(np.abs(sims - median)))
+    raise ValueError(f"statistic must be one of {THETA_SHORT_STATISTICS}, not {statistic!r}")
 
 
 def theta_short_per_class(
@@ -79,6 +95,7 @@ def theta_short_per_class(
     override: float | Mapping[int, float | None] | None = None,
     num_std: float = 3.0,
     fallback: float | None = None,
+    statistic: str = "normal",
 ) -> tuple[dict[int, float | None], dict[int, np.ndarray]]:
     """theta_short of each class present, and the intra-frame similarities it came from.
 
@@ -86,7 +103,7 @@ def theta_short_per_class(
         features: ``(N, D)`` appearance features, row k of detection k.
         frames, classes: ``(N,)`` frame index and class id of each detection.
         override: a float, or ``{class_id: float}``, replacing the estimate.
-        num_std: see ``estimate_theta_short``.
+        num_std, statistic: see ``estimate_theta_short``.
         fallback: theta for a class with fewer than two intra-frame pairs, or whose estimate is
             not below 1 (mean + num_std * std >= 1: the encoder does not separate different
             objects, so Eq. (2) would refuse every link and every mask would become its own
@@ -106,7 +123,7 @@ def theta_short_per_class(
             value = override.get(class_id) if isinstance(override, Mapping) else override
             thetas[class_id] = None if value is None else float(value)
         elif len(sims) >= 2:
-            theta = estimate_theta_short(sims, num_std=num_std)
+            theta = estimate_theta_short(sims, num_std=num_std, statistic=statistic)
             if theta < 1.0:
                 thetas[class_id] = theta
             else:

@@ -155,3 +155,116 @@ def test_ranks_take_disjoint_shares_of_one_stream():
     single = list(_mixed(num_batches=8))
     ranks = [list(_mixed(num_batches=4, rank=r, world_size=2)) for r in (0, 1)]
     assert ranks[0] == single[0::2] and ranks[1] == single[1::2]
+
+
+# ----------------------------------------------------------------------------- P x K batches
+
+
+def _pk(sampler, p=4, k=3, seed=0):
+    return sampler.sample_pk(np.random.default_rng(seed), p, k)
+
+
+def test_gt_pk_positives_share_the_identity_and_every_other_identity_is_negative():
+    from remots.data.samplers import GTIdentityPKSampler
+
+    items, identities, frames, groups = _gt_items()
+    s = GTIdentityPKSampler(items=items, identities=identities, frames=frames, groups=groups)
+    for seed in range(20):
+        g = _pk(s, p=4, k=3, seed=seed)
+        rows = g.items - 1000
+        ids = identities[rows]
+        same = g.pids[:, None] == g.pids[None, :]
+        assert len(g) == 12 and len(np.unique(g.pids)) == 4
+        assert (ids[:, None] == ids[None, :])[same].all()
+        assert np.array_equal(g.negatives, ~same)  # GT: all other identities are known
+        assert (ids[:, None] != ids[None, :])[g.negatives].all()
+        # distinct masks while the identity has enough, and from its sequence first
+        assert not g.strong.any()
+        assert (groups[rows[:3]] == groups[rows[0]]).all()
+
+
+def test_intra_frame_pk_negatives_are_only_the_same_frame():
+    from remots.data.samplers import IntraFramePKSampler
+
+    frames = np.array([0, 0, 0, 1, 1, 2, 3, 3])
+    groups = np.zeros(8, np.int64)
+    s = IntraFramePKSampler(items=np.arange(8) + 50, frames=frames, groups=groups)
+    for seed in range(20):
+        g = _pk(s, p=4, k=2, seed=seed)
+        rows = g.items - 50
+        # the two views of a detection are one crop, the second strongly augmented
+        assert np.array_equal(rows[0::2], rows[1::2])
+        assert g.strong.tolist() == [False, True] * 4
+        same_frame = frames[rows][:, None] == frames[rows][None, :]
+        same_pid = g.pids[:, None] == g.pids[None, :]
+        assert np.array_equal(g.negatives, same_frame & ~same_pid)
+    # frame 2 has one detection: never sampled (it can have no negative)
+    assert 5 not in np.concatenate([_pk(s, seed=t).items - 50 for t in range(30)])
+
+
+def test_inter_tracklet_pk_negatives_share_a_frame_never_disjoint_tracklets():
+    from remots.data.samplers import InterTrackletPKSampler
+
+    # tracklets of one video: 0 in frames 0-3, 1 in frames 2-5, 2 in frames 6-8 (disjoint from
+    # 0 and 1: maybe the same object as one of them), 3 in frames 0-8
+    tracklet = np.array([0] * 4 + [1] * 4 + [2] * 3 + [3] * 9)
+    frames = np.array([0, 1, 2, 3, 2, 3, 4, 5, 6, 7, 8, *range(9)])
+    s = InterTrackletPKSampler(
+        items=np.arange(20), frames=frames, groups=np.zeros(20, np.int64), tracklets=tracklet
+    )
+    spans = {t: set(frames[tracklet == t].tolist()) for t in range(4)}
+    seen = set()
+    for seed in range(40):
+        g = _pk(s, p=3, k=2, seed=seed)
+        t = tracklet[g.items]
+        assert (t[:, None] == t[None, :])[g.pids[:, None] == g.pids[None, :]].all()
+        for i in range(len(g)):
+            for j in range(len(g)):
+                overlap = t[i] != t[j] and bool(spans[t[i]] & spans[t[j]])
+                assert g.negatives[i, j] == overlap
+                seen.add((int(t[i]), int(t[j]), bool(g.negatives[i, j])))
+    assert (0, 2, False) in seen  # met in one batch, disjoint: never pushed apart
+    assert (0, 3, True) in seen
+
+
+def test_pk_batches_mix_sources_exactly_know_nothing_across_them_and_resume():
+    from remots.data.samplers import (
+        GTIdentityPKSampler,
+        IntraFramePKSampler,
+        PKBatchSampler,
+    )
+
+    items, identities, frames, groups = _gt_items()
+    train = GTIdentityPKSampler(items=items, identities=identities, frames=frames, groups=groups)
+    rng = np.random.default_rng(2)
+    target = IntraFramePKSampler(
+        items=np.arange(100), frames=rng.integers(0, 10, 100), groups=np.zeros(100, np.int64)
+    )
+
+    def sampler(**kw):
+        return PKBatchSampler(
+            train_sampler=train,
+            target_sampler=target,
+            batch_size=16,
+            num_instances=2,
+            num_batches=3,
+            seed=5,
+            **kw,
+        )
+
+    batch = next(iter(sampler()))
+    assert batch["source"].tolist() == [TRAIN] * 8 + [TARGET] * 8
+    cross = np.ix_(range(8), range(8, 16))
+    assert not batch["positives"][cross].any() and not batch["negatives"][cross].any()
+    assert not np.diag(batch["positives"]).any()
+    # every epoch draws new batches; a sampler told how many batches were trained continues
+    # the stream exactly where the epoch left off
+    one = sampler()
+    epoch0 = list(one)
+    one.set_epoch(1)
+    epoch1 = list(one)
+    assert not np.array_equal(epoch0[0]["item"], epoch1[0]["item"])
+    resumed = list(sampler(start_batch=lambda: 3))
+    assert all(np.array_equal(a["item"], b["item"]) for a, b in zip(epoch1, resumed, strict=True))
+    with pytest.raises(ValueError, match="multiple"):
+        PKBatchSampler(train_sampler=train, batch_size=10, num_instances=4, num_batches=1)

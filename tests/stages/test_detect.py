@@ -13,7 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from remots import masks, pipeline
-from remots.errors import ConfigError
+from remots.errors import ConfigError, MOTSFormatError
 from remots.io.detections import Detections, read_detections_txt, write_detections_txt
 from remots.io.instances import Instance
 from remots.io.layouts import write_seqinfo
@@ -99,23 +99,25 @@ def test_synthetic_config_fuses_both_detectors(two_detector_dataset):
     assert path.read_text().startswith("1 0.0 0.0 10.0 20.0 0.9 2 40 60 ")
 
 
-def test_a_second_run_is_skipped_unless_forced(two_detector_dataset):
+def test_a_second_run_is_skipped_unless_forced_or_its_inputs_change(two_detector_dataset):
     overrides, _, tmp_path = two_detector_dataset
     path = RunFolder(tmp_path / "run").detections("S1")
     assert run_detect(compose_track(overrides)) == {"S1": 3}
     first = path.read_bytes()
     os.utime(path, (1, 1))
-    # a detector input that would now fail: a skipped sequence never reads it
-    (tmp_path / "data" / "test" / "S1" / "det" / "det2.txt").write_text("garbage\n")
-    assert run_detect(compose_track(overrides)) == {}
+    assert run_detect(compose_track(overrides)) == {}  # skipped: the file is left alone
     assert path.stat().st_mtime == 1 and path.read_bytes() == first
+    assert run_detect(compose_track([*overrides, "force=[detect]"])) == {"S1": 3}
+    # a detector input replaced: the sequence is detected again (here: a bad file, named)
+    (tmp_path / "data" / "test" / "S1" / "det" / "det2.txt").write_text("garbage\n")
+    with pytest.raises(MOTSFormatError, match=r"det2\.txt, line 1: expected 10 columns"):
+        run_detect(compose_track(overrides))
     (tmp_path / "data" / "test" / "S1" / "det" / "det2.txt").unlink()
     (tmp_path / "data" / "test" / "S1" / "det" / "det.txt").rename(
         tmp_path / "data" / "test" / "S1" / "det" / "det2.txt"
     )
     (tmp_path / "data" / "test" / "S1" / "det" / "det.txt").write_text("")
-    cfg = compose_track([*overrides, "force=[detect]"])
-    assert run_detect(cfg) == {"S1": 1}  # only the first file's pedestrian is left
+    assert run_detect(compose_track(overrides)) == {"S1": 1}  # the first file's pedestrian
 
 
 def test_torchvision_stage_on_real_frames(shared_data, tmp_path):

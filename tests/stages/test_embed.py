@@ -43,7 +43,7 @@ def test_features_are_written_with_their_source_and_are_deterministic(setup):
     assert pipeline.run_stages(cfg, ["embed_short"])["embed_short"] == "ran"
     path = run.features("untrained", video.name)
     features = np.load(path)
-    assert features.shape == (len(video.gt), 512)
+    assert features.shape == (len(video.gt), 1280)  # MobileNetV2, the default encoder
     assert np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-5)
     assert run.crops(video.name).is_file()  # the crop cache embedding shares with training
     first = path.read_bytes()

