@@ -4,6 +4,7 @@ into one line on stderr and exit code 2 instead of a traceback."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 from omegaconf import DictConfig
 
-from remots.errors import RemotsError
+from remots.errors import RemotsError, is_storage_error, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ def run_stage(cfg: DictConfig):
         return pipeline.run_stages(cfg, [name]).get("value")
     except RemotsError as err:
         fail(err)
+    except OSError as err:  # a file system that refuses a write: disk full, read-only, ...
+        if not is_storage_error(err):
+            raise
+        fail(storage_error(err, cfg.paths.run_dir))
 
 
 def fail(err: Exception) -> None:
@@ -49,18 +54,36 @@ def main(task: Callable[[], None]) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let composition errors reach this handler
+    # a log file on a full or read-only disk must not print a traceback per message
+    logging.raiseExceptions = False
     try:
         task()
     except (HydraException, OmegaConfBaseException) as err:
         cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
-        print(f"remots: config error: {_one_line(cause)}", file=sys.stderr)
+        line = _one_line(cause)
+        override = getattr(err, "override", None)  # a command-line override Hydra cannot parse
+        if override:
+            line = f"{override}: {line} (quote a value with braces: \"key='{{...}}'\")"
+        print(f"remots: config error: {line}", file=sys.stderr)
         sys.exit(2)
+    except OSError as err:  # Hydra's own output folder (inside the run folder) not writable
+        if not is_storage_error(err) and err.errno not in _FOLDER_ERRNOS:
+            raise
+        reason = storage_error(err) if is_storage_error(err) else f"{err.filename}: {err.strerror}"
+        print(f"remots: error: {reason}", file=sys.stderr)
+        sys.exit(2)
+
+
+# a folder that is a file, or a file that is a folder, where the run folder should be
+_FOLDER_ERRNOS = frozenset((errno.ENOTDIR, errno.EEXIST, errno.EISDIR))
 
 
 def _one_line(err: Exception) -> str:
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), None)
     head = lines[0] if lines else type(err).__name__
+    if head.endswith(":") and len(lines) > 1 and not lines[1].startswith("full_key:"):
+        head = f"{head} {lines[1]}"  # Hydra's "Error in call to target 'X':" and its cause
     return f"{key}: {head}" if key else head
 
 

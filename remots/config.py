@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from remots.errors import ConfigError
 from remots.eval.result import METRIC_NAMES
@@ -31,6 +32,8 @@ from remots.tracking.thresholds import THETA_MERGE_METHODS, THETA_SHORT_STATISTI
 PHASES = ("untrained", "intra", "inter")
 LAYOUTS = ("motschallenge", "kitti_mots", "frames", "video")
 CLASS_IDS = (1, 2)
+# A gate of Eq. (2) below 0 would let pairs of opposite features through: no gate at all.
+THETA_SHORT_RANGE = "a cosine similarity in [0, 1] (Eq. 2 cuts links below it)"
 
 
 def _require(ok: bool, key: str, value, expected: str) -> None:
@@ -39,7 +42,8 @@ def _require(ok: bool, key: str, value, expected: str) -> None:
 
 
 def _number_in(value, lo: float, hi: float, *, lo_open=False, hi_open=False) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    """``value`` is a finite number in the range (an infinite one never makes sense here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return False
     above = value > lo if lo_open else value >= lo
     below = value < hi if hi_open else value <= hi
@@ -126,7 +130,15 @@ class FusionConfig:
             _require(_number_in(value, 0, 1), f"detector.fusion.{key}", value, "a number in [0, 1]")
         _require(self.min_area >= 0, "detector.fusion.min_area", self.min_area, "an integer >= 0")
         if self.classes is not None:
-            self.classes = [int(c) for c in self.classes]
+            classes = self.classes
+            _require(
+                isinstance(classes, list | tuple | ListConfig)
+                and all(isinstance(c, int) and not isinstance(c, bool) for c in classes),
+                "detector.fusion.classes",
+                classes,
+                "a list of MOTS class ids (1 car, 2 pedestrian) or null (data.classes)",
+            )
+            self.classes = [int(c) for c in classes]
             _require(
                 all(c in CLASS_IDS for c in self.classes),
                 "detector.fusion.classes",
@@ -205,21 +217,28 @@ class TrackerConfig:
     def __post_init__(self):
         theta = self.theta_short
         if isinstance(theta, dict | DictConfig):
+            for k in dict(theta):
+                _require(
+                    str(k).strip() in {str(c) for c in CLASS_IDS},
+                    f"tracker.theta_short.{k}",
+                    k,
+                    "a key that is a MOTS class id (1 car, 2 pedestrian)",
+                )
             theta = {int(k): v for k, v in dict(theta).items()}
             for class_id, value in theta.items():
                 _require(
-                    value is None or _number_in(value, -1, 1),
+                    value is None or _number_in(value, 0, 1),
                     f"tracker.theta_short.{class_id}",
                     value,
-                    "a cosine similarity in [-1, 1] or null",
+                    f"{THETA_SHORT_RANGE} or null (no gate)",
                 )
             self.theta_short = theta
         else:
             _require(
-                theta is None or _number_in(theta, -1, 1),
+                theta is None or _number_in(theta, 0, 1),
                 "tracker.theta_short",
                 theta,
-                "a cosine similarity in [-1, 1], a {class_id: value} mapping, or null",
+                f"{THETA_SHORT_RANGE}, a {{class_id: value}} mapping, or null (estimated)",
             )
         _require(
             _number_in(self.num_std, 0, math.inf, lo_open=True),
@@ -234,10 +253,10 @@ class TrackerConfig:
             f"one of {THETA_SHORT_STATISTICS}",
         )
         _require(
-            self.theta_short_fallback is None or _number_in(self.theta_short_fallback, -1, 1),
+            self.theta_short_fallback is None or _number_in(self.theta_short_fallback, 0, 1),
             "tracker.theta_short_fallback",
             self.theta_short_fallback,
-            "a cosine similarity in [-1, 1] or null",
+            f"{THETA_SHORT_RANGE} or null",
         )
         _require(
             _number_in(self.min_iou, 0, 1, hi_open=True),
@@ -268,10 +287,11 @@ class MergeConfig:
     def __post_init__(self):
         _require(self.theta_t >= 1, "merge.theta_t", self.theta_t, "a number of frames >= 1")
         _require(
-            self.theta_merge is None or _number_in(self.theta_merge, -1, 1),
+            self.theta_merge is None or _number_in(self.theta_merge, 0, 1),
             "merge.theta_merge",
             self.theta_merge,
-            "a cosine similarity in [-1, 1] or null (estimated)",
+            "a cosine similarity in [0, 1] (tracklets merge while their mean similarity is above "
+            "it; the cut is 1 - theta_merge) or null (estimated, Fig. 5)",
         )
         _require(
             self.method in THETA_MERGE_METHODS,
@@ -522,6 +542,45 @@ def _check_keys(node: DictConfig) -> None:
             _check_keys(child)
 
 
+# The placeholders of a detections path template (remots.detection.precomputed).
+TEMPLATE_FIELDS = ("seq", "seq_dir")
+
+
+def _check_templates(node, key: str) -> None:
+    """Every ``path`` of the detector's nodes (an ensemble's members too) is a valid template:
+    balanced braces, only ``{seq}`` and ``{seq_dir}``."""
+    if isinstance(node, ListConfig):
+        for i in range(len(node)):
+            if not OmegaConf.is_missing(node, i):
+                _check_templates(node[i], f"{key}[{i}]")
+        return
+    if not isinstance(node, DictConfig):
+        return
+    for name in node:
+        if OmegaConf.is_missing(node, name):
+            continue
+        value, full = node[name], f"{key}.{name}"
+        if name == "path" and isinstance(value, str):
+            check_template(full, value)
+        else:
+            _check_templates(value, full)
+
+
+def check_template(key: str, template: str) -> list[str]:
+    """The placeholders of a path template, refused (``ConfigError`` naming ``key``) unless its
+    braces balance and it names only ``TEMPLATE_FIELDS``."""
+    expected = "a path template whose only placeholders are {seq} and {seq_dir} ({{ for a brace)"
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
+        specs = [(spec, conv) for _, f, spec, conv in string.Formatter().parse(template) if f]
+    except ValueError as err:
+        raise ConfigError(f"{key}={template!r}: {err}; expected {expected}") from None
+    unknown = sorted({f for f in fields if f not in TEMPLATE_FIELDS})
+    _require(not unknown, key, template, f"{expected}, not {{{', '.join(unknown)}}}")
+    _require(all(spec == "" and conv is None for spec, conv in specs), key, template, expected)
+    return fields
+
+
 def validate(cfg: DictConfig) -> None:
     """Check every group of a composed config before any stage runs; the first problem is a
     ``ConfigError`` naming the key."""
@@ -529,6 +588,12 @@ def validate(cfg: DictConfig) -> None:
         node = OmegaConf.select(cfg, group.replace("/", "."))
         if isinstance(node, DictConfig):
             typed(node)
+    run_name = cfg.get("run_name")
+    if run_name is not None:
+        _check_name("run_name", str(run_name))
+    detector = cfg.get("detector")
+    if isinstance(detector, DictConfig):
+        _check_templates(detector, "detector")
     trainer = cfg.get("trainer")
     if trainer is not None:
         max_steps = trainer.get("max_steps", -1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -43,3 +44,48 @@ class ConfigError(RemotsError):
 
 class RunFolderError(RemotsError):
     """A run folder that is locked by another run or holds artifacts of another config."""
+
+
+class StorageError(RemotsError):
+    """A file or folder that cannot be written: disk full, over quota, read-only file system or no
+    permission. Names the path and what the system said."""
+
+    def __init__(self, path: str | Path | None, reason: str):
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+
+
+# errno values of a file system that refuses a write: full, over quota, too large for a limit,
+# read-only, not permitted, or failing.
+STORAGE_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EIO")
+    if hasattr(errno, name)
+)
+
+
+def is_storage_error(err: BaseException) -> bool:
+    """An ``OSError`` of a file system that refuses a write (``STORAGE_ERRNOS``)."""
+    return isinstance(err, OSError) and err.errno in STORAGE_ERRNOS
+
+
+def storage_error(
+    err: OSError, path: str | Path | None = None, *, prefer_path: bool = False
+) -> StorageError:
+    """``err`` as one line naming the path: the OSError's own, else ``path`` (``path`` first with
+    ``prefer_path``: the artifact being written, not a library's temporary file)."""
+    where = err.filename if err.filename is not None else path
+    if prefer_path and path is not None:
+        where = path
+    reason = err.strerror or type(err).__name__
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG):
+        remedy = "free some space (or raise the limit) and run the same command again"
+    elif err.errno == errno.EIO:
+        remedy = "the storage failed; check it and run the same command again"
+    else:
+        remedy = (
+            "choose a place remots may write (paths.output_root or paths.run_dir) or change "
+            "its permissions"
+        )
+    return StorageError(where, f"{reason}: {remedy}")

@@ -31,6 +31,7 @@ whose hashes match that run's manifest are hard-linked from it instead of recomp
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -45,7 +46,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from remots.errors import ConfigError, RunFolderError
+from remots.config import typed
+from remots.errors import ConfigError, RunFolderError, is_storage_error, storage_error
 from remots.io.atomic import atomic_write_json
 from remots.io.layouts import Video
 from remots.io.run_folder import RunFolder, run_folder_lock, sha256_file
@@ -65,6 +67,9 @@ NOT_OUTPUTS = (
     ".manifest.lock",
     "sweep_row.json",  # written after every chain run, for the sweep summary
 )
+# Suffix of a damaged file a stage set aside (a truncated resume checkpoint): kept for the user to
+# look at, never an output.
+SET_ASIDE = ".corrupt"
 # Config keys that change how a stage runs, never what it writes.
 RUN_ONLY_KEYS = {"progress", "num_workers", "device"}
 
@@ -77,20 +82,28 @@ class Stage:
         ``run(cfg, run_folder, videos)`` for a per-sequence stage, a generator that yields each
         video's name once that video's outputs are written.
     config_keys: the config nodes (dotted paths) whose values the stage's outputs depend on.
+    resume_files: state a killed attempt leaves to resume from (relative paths); removed when an
+        attempt under another hash begins, so a run never resumes another config's state.
     """
 
     name: str
     run: Callable
     config_keys: tuple[str, ...]
     per_sequence: bool = False
+    resume_files: tuple[str, ...] = ()
 
 
 STAGES = (
     Stage("detect", detect.detect, ("data", "detector"), per_sequence=True),
-    Stage("intra", train.intra, ("model", "trainer", "callbacks", "seed")),
+    Stage(
+        "intra",
+        train.intra,
+        ("model", "trainer", "callbacks", "seed"),
+        resume_files=("checkpoints/intra-last.ckpt",),
+    ),
     Stage("embed_short", embed.embed_short, ("tracker.features_phase",), per_sequence=True),
     Stage("short", short.short, ("flow", "tracker"), per_sequence=True),
-    Stage("inter", train.inter, ()),
+    Stage("inter", train.inter, (), resume_files=("checkpoints/inter-last.ckpt",)),
     Stage("embed_merge", embed.embed_merge, ("merge.features",), per_sequence=True),
     Stage("merge", merge.merge, ("merge", "seed"), per_sequence=True),
     Stage("eval", evaluate.evaluate, ("eval",)),
@@ -247,7 +260,12 @@ def _files(root: Path) -> dict[str, tuple[int, int]]:
             dirnames[:] = [d for d in dirnames if d not in NOT_OUTPUTS]
         for f in filenames:
             rel = (rel_dir / f).as_posix()
-            if rel in NOT_OUTPUTS or rel == "manifest.json" or (f.startswith(".") and ".tmp" in f):
+            if (
+                rel in NOT_OUTPUTS
+                or rel == "manifest.json"
+                or (f.startswith(".") and ".tmp" in f)
+                or f.endswith(SET_ASIDE)
+            ):
                 continue
             st = os.stat(Path(dirpath) / f)
             out[rel] = (st.st_size, st.st_mtime_ns)
@@ -382,6 +400,12 @@ class _Runner:
             if not pending or pending.get("hash") != digest:
                 pending = {"hash": digest, "started_ns": time.time_ns()}
                 data["pending"][stage.name] = pending
+                for rel in stage.resume_files:  # another config's (or an unknown run's) state
+                    if (self.run.root / rel).is_file():
+                        log.info(
+                            "stage %s: %s is not of this config; starting over", stage.name, rel
+                        )
+                        (self.run.root / rel).unlink()
         return pending["started_ns"]
 
     def run_whole(self, stage: Stage, digest: str, previous: str):
@@ -408,25 +432,48 @@ class _Runner:
         started = self.pending_since(stage, digest)
         before = _files(self.run.root)
         t0 = time.perf_counter()
-        for name in stage.run(self.cfg, self.run, todo):
-            after = _files(self.run.root)
-            with self.manifest.update() as data:
-                owned = self.manifest.owned_by_others(stage.name)
-                record = data["stages"][stage.name]
-                owned |= set(_all_outputs(record))
-                new = _new_files(before, after, started, owned)
-                mine = [rel for rel in new if sequence_of(rel, self.names) == name]
-                shared = [rel for rel in new if sequence_of(rel, self.names) is None]
-                record["sequences"][name] = {r: checksum(self.run.root / r) for r in mine}
-                if stage.name == STAGES[0].name:
-                    video = next(v for v in self.targets if v.name == name)
-                    record.setdefault("inputs", {})[name] = videos.inputs_fingerprint(video)
-                record["outputs"].update({r: checksum(self.run.root / r) for r in shared})
-                if not self.missing_sequences(record):
-                    data["pending"].pop(stage.name, None)
-            before = after
-            log.info("stage %s: %s done, %d files", stage.name, name, len(mine) + len(shared))
+        try:
+            for name in stage.run(self.cfg, self.run, todo):
+                before = self.record_sequence(stage, name, before, started)
+        except Exception:
+            self.remove_partial(stage, [v.name for v in todo], before, started)
+            raise
         log.info("stage %s: done in %.1f s", stage.name, time.perf_counter() - t0)
+
+    def remove_partial(self, stage: Stage, names: list[str], before: dict, started: int) -> None:
+        """After a failed sequence (a full disk, bad input): remove the files this call's
+        unfinished sequences wrote without being recorded (``results/<seq>.txt`` without its
+        ``.json``), so no half set of a sequence's outputs is left. Files of other sequences
+        (another job's) and files another stage owns are left alone."""
+        with contextlib.suppress(OSError):
+            owned = self.manifest.owned_by_others(stage.name)
+            record = self.manifest.record(stage.name) or {}
+            owned |= set(_all_outputs(record))
+            unfinished = set(names) - set(record.get("sequences", {}))
+            for rel in _new_files(before, _files(self.run.root), started, owned):
+                if sequence_of(rel, self.names) in unfinished:
+                    log.info("stage %s: removing the unfinished %s", stage.name, rel)
+                    (self.run.root / rel).unlink(missing_ok=True)
+
+    def record_sequence(self, stage: Stage, name: str, before: dict, started: int) -> dict:
+        """Record the files sequence ``name`` wrote; returns the run folder's files now."""
+        after = _files(self.run.root)
+        with self.manifest.update() as data:
+            owned = self.manifest.owned_by_others(stage.name)
+            record = data["stages"][stage.name]
+            owned |= set(_all_outputs(record))
+            new = _new_files(before, after, started, owned)
+            mine = [rel for rel in new if sequence_of(rel, self.names) == name]
+            shared = [rel for rel in new if sequence_of(rel, self.names) is None]
+            record["sequences"][name] = {r: checksum(self.run.root / r) for r in mine}
+            if stage.name == STAGES[0].name:
+                video = next(v for v in self.targets if v.name == name)
+                record.setdefault("inputs", {})[name] = videos.inputs_fingerprint(video)
+            record["outputs"].update({r: checksum(self.run.root / r) for r in shared})
+            if not self.missing_sequences(record):
+                data["pending"].pop(stage.name, None)
+        log.info("stage %s: %s done, %d files", stage.name, name, len(mine) + len(shared))
+        return after
 
     def stage(self, stage: Stage, previous: str, reuse_root: Path | None) -> tuple[str, object]:
         """Run or skip one requested stage; returns its status and its value."""
@@ -463,6 +510,57 @@ class _Runner:
         return "ran", self.run_whole(stage, digest, previous)
 
 
+def preflight(cfg: DictConfig, names: list[str], targets: list[Video]) -> None:
+    """Checks of the config against the target videos, before any stage runs (``ConfigError``
+    naming the key): ``eval.sequences`` are target sequences; a detections path template gives
+    each sequence of the target split its own file (``{seq}`` where several share a folder; over
+    the whole split, so per-sequence jobs cannot each take the same file)."""
+    if "eval" in names and not cfg.eval.get("gt_root") and cfg.eval.get("sequences"):
+        unknown = sorted(set(cfg.eval.sequences) - {v.name for v in targets})
+        if unknown:
+            raise ConfigError(
+                f"eval.sequences={unknown}: not sequences of the target split "
+                f"({sorted(v.name for v in targets)})"
+            )
+    if "detect" not in names:
+        return
+    detector = OmegaConf.to_container(cfg.detector, resolve=True)
+    templates = dict(_templates(detector, "detector"))
+    shared = {k: t for k, t in templates.items() if "{seq}" not in t}
+    if not shared:
+        return
+    split = targets
+    if cfg.data.get("sequences"):
+        data = dataclasses.replace(typed(cfg.data), sequences=None)
+        split = videos.load_split(data, "target", with_gt=False)
+    for key, template in shared.items():
+        owner: dict[str, str] = {}
+        for video in split:
+            seq_dir = video.extra.get("seq_dir")
+            if "{seq_dir}" in template and seq_dir is None:
+                continue  # the backend names the problem itself
+            path = str(Path(template.format(seq_dir=seq_dir, seq=video.name)))
+            first = owner.setdefault(path, video.name)
+            if first != video.name:
+                raise ConfigError(
+                    f"{key}={template!r} gives the same file {path} to sequences {first} and "
+                    f"{video.name}: put {{seq}} in it"
+                )
+
+
+def _templates(node, key: str):
+    """(dotted key, template) of every ``path`` string in a detector config."""
+    if isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _templates(child, f"{key}[{i}]")
+    elif isinstance(node, dict):
+        for name, child in node.items():
+            if name == "path" and isinstance(child, str) and child != "???":
+                yield f"{key}.{name}", child
+            else:
+                yield from _templates(child, f"{key}.{name}")
+
+
 def run_stages(cfg: DictConfig, names: list[str], *, chain: bool = False) -> dict[str, str]:
     """Run (or skip) the named stages in chain order; returns ``{stage: "ran"|"skipped"|
     "reused"}``, and the last stage's value (a sweep objective, or None) under ``"value"``.
@@ -477,7 +575,12 @@ def run_stages(cfg: DictConfig, names: list[str], *, chain: bool = False) -> dic
     if unknown:
         raise ConfigError(f"force={unknown}: not stages of the chain {list(STAGE_NAMES)}")
     run = RunFolder(cfg.paths.run_dir)
-    run.root.mkdir(parents=True, exist_ok=True)
+    try:
+        run.root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if is_storage_error(err):
+            raise storage_error(err, run.root) from None
+        raise
     sequences = cfg.data.get("sequences")
     lock = ("all", None) if chain else ("+".join(names), list(sequences) if sequences else None)
     reuse_from = cfg.stage.get("reuse_from")
@@ -489,6 +592,7 @@ def run_stages(cfg: DictConfig, names: list[str], *, chain: bool = False) -> dic
         if chain:
             _remove_stale_temp_files(run.root)
         runner = _Runner(cfg, run, videos.target_videos(cfg))
+        preflight(cfg, names, runner.targets)
         with runner.manifest.update() as data:
             data["inputs"] = {
                 "data": OmegaConf.to_container(cfg.data, resolve=True),

@@ -4,6 +4,7 @@ byte-identical results."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,6 +165,54 @@ def test_sigkill_during_training_and_merging_then_rerun_gives_identical_results(
     assert got.keys() == uninterrupted["results"].keys()
     for rel in got:
         assert got[rel] == uninterrupted["results"][rel], rel
+
+
+FULL_DISK_IN_MERGE = """
+import errno, os, sys
+sys.path.insert(0, {root!r})
+import remots.stages.merge as m
+original = m.write_mots_txt
+def write_then_fill_the_disk(*args, **kwargs):
+    original(*args, **kwargs)  # results/<seq>.txt is written, then the disk is full
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    os.fsync = full  # every later atomic write (plot, merge record, manifest) fails
+m.write_mots_txt = write_then_fill_the_disk
+sys.argv = {argv!r}
+import runpy
+runpy.run_path({track!r}, run_name="__main__")
+"""
+
+
+def test_disk_full_in_merge_then_rerun_with_space_gives_identical_results(uninterrupted):
+    """The disk fills up after merge wrote a sequence's results txt: one line naming the file,
+    exit 2, no temporary file, the txt without its json removed and nothing recorded; with space
+    again the rerun completes byte-identically."""
+    tmp = uninterrupted["run_dir"].parent.parent.parent / "disk_full"  # same data_dir
+    run_dir = tmp / "outputs" / "tiny"
+    shutil.copytree(uninterrupted["run_dir"], run_dir)
+    script = tmp / "full_disk.py"
+    argv = chain(tmp, "force=[merge]")[1:]
+    script.write_text(
+        FULL_DISK_IN_MERGE.format(root=str(ROOT), argv=argv, track=str(ROOT / "track.py"))
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env(), capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 2, out.stderr[-3000:]
+    assert "Traceback" not in out.stdout + out.stderr
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("remots: ")]
+    assert errors == [
+        f"remots: error: {run_dir}/plots/theta_merge_SYN-TEST-01.png: No space left on device: "
+        "free some space (or raise the limit) and run the same command again"
+    ]
+    assert not [p for p in run_dir.rglob("*") if ".tmp" in p.name]
+    assert not (run_dir / "results" / "SYN-TEST-01.txt").exists()  # not without its json
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["stages"]["merge"]["sequences"] == {}
+    out = subprocess.run(chain(tmp), env=env(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert results_of(run_dir) == uninterrupted["results"]
 
 
 def test_optuna_sweep_on_the_base_run_reuses_it_and_writes_the_summary(uninterrupted):

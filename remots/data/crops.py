@@ -13,11 +13,8 @@ read the memory map and never decode a frame again.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from remots import masks
-from remots.io.atomic import atomic_save_npy, atomic_write_json
+from remots.io.atomic import atomic_memmap, atomic_save_npy, atomic_write_json
 from remots.io.instances import Instance
 
 log = logging.getLogger(__name__)
@@ -105,10 +102,7 @@ def build_crop_cache(
     rows_of_frame: list[list[int]] = [[] for _ in range(seq.num_frames)]
     for k, inst in enumerate(instances):
         rows_of_frame[inst.frame].append(k)
-    fd, tmp = tempfile.mkstemp(prefix=f".{crops_path.name}.", suffix=".tmp", dir=crops_path.parent)
-    os.close(fd)
-    try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, height, width, 3))
+    with atomic_memmap(crops_path, np.uint8, (n, height, width, 3)) as out:
         frames_with_masks = [t for t in range(seq.num_frames) if rows_of_frame[t]]
         if frames_with_masks:
             start, stop = frames_with_masks[0], frames_with_masks[-1] + 1
@@ -134,13 +128,7 @@ def build_crop_cache(
                         mask_background=mask_background,
                         mask=None if dense is None else dense[j],
                     )
-        out.flush()
         del out
-        os.replace(tmp, crops_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     atomic_save_npy(index_path, index)
     atomic_write_json(_meta_path(crops_path), _cut_settings(size, mask_background))
     log.info("cut %d crops of %s into %s", n, seq.name, crops_path)
@@ -176,11 +164,16 @@ def ensure_crop_cache(
     index_path = index_path_of(crops_path)
     want = np.array([(i.frame, i.obj_id) for i in instances], np.int64).reshape(-1, 2)
     if crops_path.is_file() and index_path.is_file():
-        cache = open_crop_cache(crops_path, index_path)
-        meta = _meta_path(crops_path)
-        settings = json.loads(meta.read_text()) if meta.is_file() else None
+        try:
+            cache = open_crop_cache(crops_path, index_path)
+            meta = _meta_path(crops_path)
+            settings = json.loads(meta.read_text()) if meta.is_file() else None
+        except (ValueError, OSError, EOFError) as err:  # a damaged cache is cut again
+            log.warning("crop cache %s is not readable (%s): rebuilding", crops_path, err)
+            cache, settings = None, None
         if (
-            settings == _cut_settings(size, mask_background)
+            cache is not None
+            and settings == _cut_settings(size, mask_background)
             and cache.crops.shape[1:3] == tuple(size)
             and np.array_equal(cache.index, want)
             and len(cache.crops) == len(want)

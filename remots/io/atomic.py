@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from remots.errors import is_storage_error, storage_error
 
 # mkstemp creates files readable by their owner only; artifacts get the usual 0666 & ~umask
 _UMASK = os.umask(0)
@@ -23,22 +26,82 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
     """Open a temporary file beside ``path``; on success fsync and rename it onto ``path``.
 
     On an exception the temporary file is removed and ``path`` is left as it was, so a reader
-    never sees a half-written artifact.
+    never sees a half-written artifact. A file system that refuses the write (disk full,
+    read-only, no permission) raises ``StorageError`` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, _FILE_MODE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        if is_storage_error(err):
+            raise storage_error(err, path) from None
+        raise
+    try:
         with os.fdopen(fd, mode, **kwargs) as f:
+            os.fchmod(f.fileno(), _FILE_MODE)
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if is_storage_error(err):
+            raise storage_error(err, path) from None
         raise
+
+
+def set_file_mode(fd: int) -> None:
+    """Give a file made by ``mkstemp`` (mode 0600) the mode of every other artifact."""
+    os.fchmod(fd, _FILE_MODE)
+
+
+@contextlib.contextmanager
+def atomic_memmap(path: str | Path, dtype, shape: tuple[int, ...]) -> Iterator[np.memmap]:
+    """A ``.npy`` memory map at a temporary name beside ``path``, renamed onto ``path`` when the
+    block ends without an exception (removed otherwise).
+
+    Its whole size is reserved on disk first: a full disk fails here with ``StorageError``
+    naming ``path``, not later as a SIGBUS when a page of a sparse file is written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        if is_storage_error(err):
+            raise storage_error(err, path) from None
+        raise
+    try:
+        os.fchmod(fd, _FILE_MODE)
+        os.close(fd)
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        _reserve(tmp)
+        yield out
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if is_storage_error(err):
+            raise storage_error(err, path) from None
+        raise
+
+
+def _reserve(path: str) -> None:
+    """Allocate every block of a (sparse) file now, where the file system supports it."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -145,8 +145,9 @@ def find_results(results_dir: str | Path, sequence: str) -> Path | None:
     """The results of ``sequence`` in ``results_dir``: ``<seq>.txt``, else a MOTS png folder
     ``<seq>/``, else mots_tools' numeric ``<number>.txt``; None when there is none."""
     results_dir = Path(results_dir)
-    if (results_dir / f"{sequence}.txt").is_file():
-        return results_dir / f"{sequence}.txt"
+    txt = results_dir / f"{sequence}.txt"
+    if txt.exists() and not txt.is_dir():  # a link to /dev/zero too: its reader refuses it
+        return txt
     if (results_dir / sequence).is_dir():
         return results_dir / sequence
     try:

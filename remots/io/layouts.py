@@ -23,6 +23,7 @@ every reader and writer that takes ``frame_base`` works unchanged; with ``stride
 from __future__ import annotations
 
 import configparser
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +249,12 @@ def read_seqmap(path: str | Path) -> list[tuple[str, int, int]]:
         fields = line.split()
         if not fields or (lineno == 1 and fields == ["name"]):
             continue
+        if fields[0] in (".", "..") or "/" in fields[0] or "\\" in fields[0]:
+            raise InputError(
+                f"sequence name {fields[0]!r} is a path, not a folder name of the dataset",
+                path,
+                lineno,
+            )
         if len(fields) == 1:
             out.append((fields[0], -1, -1))
         elif len(fields) == 4:
@@ -339,7 +346,18 @@ def list_frames(folder: str | Path) -> list[Path]:
     frames = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not frames:
         raise InputError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in the folder", folder)
+    _refuse_empty(frames, base=1)
     return frames
+
+
+def _refuse_empty(frame_paths: list[Path], base: int) -> None:
+    """An empty frame file is refused when the sequence is loaded, not when (or if) a stage
+    reads it: a stat per frame."""
+    for k, path in enumerate(frame_paths):
+        with contextlib.suppress(OSError):  # a missing frame is reported by its own check
+            if path.stat().st_size == 0:
+                number = int(path.stem) if path.stem.isdigit() else k + base
+                raise InputError("cannot read the frame (empty file)", path, frame=number)
 
 
 def _image_size(path: Path, frame: int | None = None) -> tuple[int, int]:
@@ -370,6 +388,7 @@ def _check_frames_present(seq_dir: Path, info: dict, frame_paths: list[Path]) ->
             "with stop",
             seqinfo,
         )
+    _refuse_empty(frame_paths, base=1)
     beyond = im_dir / f"{n + 1:06d}{info['imExt']}"
     if beyond.name in present:
         raise InputError(

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remots.errors import InputError, RunFolderError
+from remots.errors import InputError, RunFolderError, is_storage_error, storage_error
 from remots.io.atomic import atomic_save_npy, atomic_write_json
 from remots.io.detections import Detections, read_detections_txt
 from remots.io.layouts import Video
@@ -55,40 +55,40 @@ class RunFolder:
     # ------------------------------------------------------------------ paths
 
     def detections(self, seq: str) -> Path:
-        return self.root / "detections" / f"{seq}.txt"
+        return self.root / "detections" / f"{_file_name(seq)}.txt"
 
     def detection_seeds(self, seq: str) -> Path:
-        return self.root / "detections" / f"{seq}.seeds.json"
+        return self.root / "detections" / f"{_file_name(seq)}.seeds.json"
 
     def crops(self, seq: str) -> Path:
-        return self.root / "crops" / f"{seq}.npy"
+        return self.root / "crops" / f"{_file_name(seq)}.npy"
 
     def crop_index(self, seq: str) -> Path:
-        return self.root / "crops" / f"{seq}.index.npy"
+        return self.root / "crops" / f"{_file_name(seq)}.index.npy"
 
     def checkpoint(self, phase: str) -> Path:
-        return self.root / "checkpoints" / f"{phase}.ckpt"
+        return self.root / "checkpoints" / f"{_file_name(phase)}.ckpt"
 
     def features(self, phase: str, seq: str) -> Path:
-        return self.root / "features" / phase / f"{seq}.npy"
+        return self.root / "features" / _file_name(phase) / f"{_file_name(seq)}.npy"
 
     def features_source(self, phase: str, seq: str) -> Path:
-        return self.root / "features" / phase / f"{seq}.json"
+        return self.root / "features" / _file_name(phase) / f"{_file_name(seq)}.json"
 
     def short_tracklets(self, seq: str) -> Path:
-        return self.root / "tracklets_short" / f"{seq}.txt"
+        return self.root / "tracklets_short" / f"{_file_name(seq)}.txt"
 
     def short_meta(self, seq: str) -> Path:
-        return self.root / "tracklets_short" / f"{seq}.json"
+        return self.root / "tracklets_short" / f"{_file_name(seq)}.json"
 
     def baseline(self, seq: str) -> Path:
-        return self.root / "baseline" / f"{seq}.txt"
+        return self.root / "baseline" / f"{_file_name(seq)}.txt"
 
     def results(self, seq: str) -> Path:
-        return self.root / "results" / f"{seq}.txt"
+        return self.root / "results" / f"{_file_name(seq)}.txt"
 
     def merge_record(self, seq: str) -> Path:
-        return self.root / "results" / f"{seq}.json"
+        return self.root / "results" / f"{_file_name(seq)}.json"
 
     def plots(self) -> Path:
         return self.root / "plots"
@@ -183,6 +183,19 @@ class RunFolder:
         return check_finite(features, path)
 
 
+def _file_name(name: str) -> str:
+    """A sequence (or phase) name as part of a file name in the run folder: never a path, so
+    nothing a name says (a seqmap line, a folder, a config value) can write outside the run
+    folder."""
+    name = str(name)
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+        raise InputError(
+            f"sequence name {name!r} is not a plain name (no '/', '\\', '.' or '..'); it would "
+            "name a file outside the run folder"
+        )
+    return name
+
+
 def check_finite(features: np.ndarray, source) -> np.ndarray:
     """NaN or infinite features (a diverged or corrupt encoder) would poison every similarity:
     refuse them, naming where they came from."""
@@ -228,8 +241,13 @@ def _int_list(path: Path, key: str, length: int, remedy: str) -> np.ndarray:
 
 
 def _acquire(path: Path, exclusive: bool, what: str) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        if is_storage_error(err):  # a read-only or foreign run folder: one line, its path
+            raise storage_error(OSError(err.errno, err.strerror), what) from None
+        raise
     try:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from remots.errors import ConfigError
+from remots.models.checkpoints import load_checkpoint
 from remots.models.components.backbone import ReIDEncoder
 
 log = logging.getLogger(__name__)
@@ -58,18 +59,14 @@ def load_module_weights(net: ReIDEncoder, path: str | Path, *, with_classifier: 
     """Load the encoder weights of a remots training checkpoint (``checkpoints/<phase>.ckpt``).
 
     The identity classifier is left out unless ``with_classifier`` (it depends on the training
-    set, not needed to embed). Raises ConfigError naming the file when it is missing, corrupt or
-    made for another backbone.
+    set, not needed to embed). The file is loaded weights-only (``models.checkpoints``). Raises
+    ConfigError naming the file when it is missing or made for another backbone, InputError when
+    it is corrupt or holds pickled objects.
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: encoder checkpoint not found (run its training stage first)")
-    try:
-        # our own checkpoint: its hyper-parameters hold functools.partial objects
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        state = ckpt["state_dict"]
-    except Exception as err:  # torch raises many types for a corrupt file
-        raise ConfigError(f"{path}: not a readable remots encoder checkpoint ({err})") from None
+    state = load_checkpoint(path)["state_dict"]  # weights-only: nothing in it can run code
     state = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
     if not with_classifier or net.classifier is None:
         state = {k: v for k, v in state.items() if not k.startswith("classifier.")}

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from remots.models.checkpoints import plain_hyperparameters
 from remots.models.components.backbone import ReIDEncoder
 from remots.models.losses import batch_hard_triplet_loss, triplet_distances, triplet_loss
 from remots.models.retrieval import retrieval_metrics
@@ -194,6 +195,13 @@ class ReIDModule(L.LightningModule):
             self.log("val/rank1", m["rank1"])
             self.log("val/mAP", m["mAP"])
         self._val_outputs = []
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # plain values only, so that every checkpoint loads with torch.load(weights_only=True):
+        # the optimizer and scheduler factories are saved as their target and keywords
+        for key in ("hyper_parameters", "datamodule_hyper_parameters"):
+            if key in checkpoint:
+                checkpoint[key] = plain_hyperparameters(checkpoint[key])
 
     def configure_optimizers(self):
         scale = float(self.hparams.backbone_lr_scale)

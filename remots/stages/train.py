@@ -9,14 +9,16 @@ phase resumes from ``checkpoints/<phase>-last.ckpt`` (written at every epoch end
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
-from remots.errors import ConfigError, InputError
+from remots.errors import ConfigError, InputError, StorageError, is_storage_error, storage_error
 from remots.io.instances import IGNORE
 from remots.io.run_folder import RunFolder
 from remots.stages.encoder import build_net, crop_cache
@@ -122,11 +124,8 @@ def _atomic_checkpoint_callback(dirpath: Path, phase: str, every_n_epochs: int):
         """Writes the resume checkpoint to a temporary name and renames it into place."""
 
         def _save_checkpoint(self, trainer, filepath: str) -> None:
-            tmp = f"{filepath}.tmp"
-            super()._save_checkpoint(trainer, tmp)
-            trainer.strategy.barrier()
-            if trainer.is_global_zero:
-                os.replace(tmp, filepath)
+            with atomic_checkpoint(trainer, filepath) as tmp:
+                super()._save_checkpoint(trainer, tmp)
             self._last_checkpoint_saved = filepath
 
     return AtomicModelCheckpoint(
@@ -139,12 +138,66 @@ def _atomic_checkpoint_callback(dirpath: Path, phase: str, every_n_epochs: int):
     )
 
 
+@contextlib.contextmanager
+def atomic_checkpoint(trainer, filepath: str | Path) -> Iterator[str]:
+    """Save a checkpoint to ``.<name>.tmp`` beside ``filepath`` (the block writes it), then rename
+    it into place. A failed write (disk full, read-only) removes the temporary file and raises
+    ``StorageError`` naming ``filepath``; a kill leaves a dot-temp file that the next chain run
+    removes."""
+    filepath = Path(filepath)
+    tmp = filepath.with_name(f".{filepath.name}.tmp")
+    try:
+        yield str(tmp)
+        trainer.strategy.barrier()
+        if trainer.is_global_zero:
+            os.replace(tmp, filepath)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if is_storage_error(err):  # named after the checkpoint, not fsspec's temporary file
+            raise storage_error(err, filepath, prefer_path=True) from None
+        if isinstance(err, RuntimeError) and "PytorchStreamWriter" in str(err):
+            raise StorageError(filepath, f"cannot write the checkpoint ({err})") from None
+        raise
+
+
+def _resume_point(last: Path) -> str | None:
+    """``last`` if it is a loadable resume checkpoint (weights-only). A truncated or damaged one
+    (or one of an older remots) is set aside as ``<name>.corrupt`` with a warning, and training
+    starts from the beginning; one holding foreign pickled objects is refused."""
+    from remots.models.checkpoints import (
+        CorruptCheckpointError,
+        UnsafeCheckpointError,
+        load_checkpoint,
+    )
+
+    if not last.is_file():
+        return None
+    try:
+        load_checkpoint(last)
+    except UnsafeCheckpointError as err:
+        if not err.legacy:
+            raise
+        reason = err.reason
+    except CorruptCheckpointError as err:
+        reason = err.reason
+    else:
+        return str(last)
+    aside = last.with_name(f"{last.name}.corrupt")
+    os.replace(last, aside)
+    log.warning(
+        "%s: %s; set aside as %s, training starts again from the beginning", last, reason, aside
+    )
+    return None
+
+
 def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     """Train one phase and write ``run.checkpoint(phase)``; returns the last validation triplet
     accuracy (None without validation). Resumes from ``checkpoints/<phase>-last.ckpt`` when
     ``stage.resume``."""
     import lightning as L
     import torch
+
+    from remots.models.checkpoints import SAFE_GLOBALS
 
     if phase == "inter" and not run.checkpoint("intra").is_file():
         raise ConfigError(
@@ -156,26 +209,21 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     module = _module(cfg, run, phase, datamodule.num_identities)
     trainer = _trainer(cfg, run, phase)
     last = run.checkpoint(f"{phase}-last")
-    ckpt_path = str(last) if cfg.stage.get("resume", True) and last.is_file() else None
+    ckpt_path = _resume_point(last) if cfg.stage.get("resume", True) else None
     if ckpt_path:
         log.info("resuming %s from %s", phase, ckpt_path)
-    # our own checkpoint: its hyper-parameters hold functools.partial objects
+    # weights-only: a checkpoint holds tensors and plain values (remots.models.checkpoints)
     try:
-        trainer.fit(
-            module,
-            datamodule=datamodule,
-            ckpt_path=ckpt_path,
-            weights_only=False if ckpt_path else None,
-        )
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finally:
         _finish_wandb(trainer.loggers)
     if trainer.interrupted:
         raise RuntimeError(f"training of {phase} was interrupted; rerun to resume from {last}")
     final = run.checkpoint(phase)
-    tmp = final.with_name(f".{final.name}.tmp")
-    trainer.save_checkpoint(tmp)
+    with atomic_checkpoint(trainer, final) as tmp:
+        trainer.save_checkpoint(tmp)
     if trainer.is_global_zero:
-        os.replace(tmp, final)
         last.unlink(missing_ok=True)
     log.info("encoder %s trained: %s", phase, final)
     acc = trainer.callback_metrics.get("val/triplet_acc")

@@ -13,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from remots import masks
+from remots.errors import StorageError
 from remots.io.atomic import atomic_write_bytes
 from remots.io.instances import Instance, group_by_frame
 
@@ -91,6 +92,8 @@ def write_overlays(
             fps = max(1.0, seq.fps / getattr(seq, "frame_step", 1) / every)
             size = (seq.width + seq.width % 2, seq.height + seq.height % 2)
             writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+            if not writer.isOpened():
+                raise StorageError(out_dir / f"{seq.name}.mp4", "OpenCV cannot write a video here")
         for k, t in enumerate(tqdm(drawn, desc=f"overlay {seq.name}", leave=False)):
             img = draw_overlay(seq.read_frame(t), by_frame[t])
             cv2.putText(
@@ -113,6 +116,7 @@ def write_overlays(
             writer.release()
             writer = None
             final = out_dir / f"{seq.name}.mp4"
+            _check_video(tmp_video, final, len(drawn))
             os.replace(tmp_video, final)
             written.append(final)
     finally:
@@ -121,3 +125,19 @@ def write_overlays(
         with contextlib.suppress(FileNotFoundError):
             tmp_video.unlink()
     return written
+
+
+def _check_video(path: Path, final: Path, num_frames: int) -> None:
+    """OpenCV's video writer drops write errors (a full disk) silently: count the frames of the
+    written file before it replaces ``final``."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        written = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+    if written != num_frames:
+        raise StorageError(
+            final,
+            f"the video holds {written} of its {num_frames} frames (a full disk?); run the "
+            "report stage again when there is space",
+        )
