@@ -56,7 +56,7 @@ MANIFEST_VERSION = 2
 # Paths inside a run folder that are never stage outputs.
 NOT_OUTPUTS = ("logs", "wandb", "csv", "lightning_logs", ".locks", ".lock", ".manifest.lock")
 # Config keys that change how a stage runs, never what it writes.
-RUN_ONLY_KEYS = {"progress", "num_workers", "device"}
+RUN_ONLY_KEYS = {"progress", "num_workers", "workers", "device"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class Stage:
 
     run: ``run(cfg, run_folder)`` for a whole-run stage (returns a value for sweeps or None);
         ``run(cfg, run_folder, videos)`` for a per-sequence stage, a generator that yields each
-        video's name once that video's outputs are written.
+        video's name once that video's outputs are written (in any order: sequences may run
+        side by side).
     config_keys: the config nodes (dotted paths) whose values the stage's outputs depend on.
     """
 
@@ -393,7 +394,9 @@ class _Runner:
                 record["outputs"].update({r: sha256_file(self.run.root / r) for r in shared})
                 if not self.missing_sequences(record):
                     data["pending"].pop(stage.name, None)
-            before = after
+            # ``before`` stays the snapshot taken before the stage: sequences run side by side
+            # finish in any order, and the files a later one wrote meanwhile are still new when
+            # its name comes (the files recorded so far are owned, so never claimed twice).
             log.info("stage %s: %s done, %d files", stage.name, name, len(mine) + len(shared))
         log.info("stage %s: done in %.1f s", stage.name, time.perf_counter() - t0)
 
