@@ -24,6 +24,7 @@ pass alone on the same batches.
     python benchmarks/bench_chain.py                        # MOTS20 size, workers = every core
     python benchmarks/bench_chain.py --scale 0.1 --steps 60 # a quick run (286 frames)
     python benchmarks/bench_chain.py --compare-serial --embed-check
+    python benchmarks/bench_chain.py --keep --force --stages short merge eval --compare-serial
     python benchmarks/bench_chain.py --model reid_seresnext50 --trainer gpu --steps 400  # GPU
 
 The table is printed and written to ``<out>/bench_chain.md`` (``--markdown``).
@@ -455,6 +456,7 @@ def main(argv=None) -> None:
     parser.add_argument("--embed-check", action="store_true")
     parser.add_argument("--embed-crops", type=int, default=4096)
     parser.add_argument("--keep", action="store_true", help="keep the run folder (resume)")
+    parser.add_argument("--force", action="store_true", help="rerun stages that are up to date")
     parser.add_argument("--markdown", default=None, help="default: <out>/bench_chain.md")
     parser.add_argument("overrides", nargs="*", help="more Hydra overrides")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -505,7 +507,8 @@ def main(argv=None) -> None:
     ]
     rows = []
     for stage in args.stages or pipeline.STAGE_NAMES:
-        row = run_stage(stage, [*overrides, f"workers={workers}"])
+        force = [f"force=[{stage}]"] if args.force else []
+        row = run_stage(stage, [*overrides, f"workers={workers}", *force])
         row["workers"] = workers
         if stage == "detect":
             detections = line_count(sorted((run_dir / "detections").glob("*.txt")))

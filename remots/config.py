@@ -66,6 +66,9 @@ class DataConfig:
     sequences: only these target sequences (None: all).
     classes: MOTS class ids tracked, each on its own (1 car, 2 pedestrian).
     generator: the synthetic generator's knobs (the embedded default), None for real data.
+    start, stop, stride: part of every target sequence (0-based source frames, as Python's
+        ``range``); results keep the source's frame numbers.
+    fps: the frame rate of a frames folder (a video and seqinfo.ini carry their own).
     """
 
     name: str = "data"
@@ -76,9 +79,27 @@ class DataConfig:
     sequences: list[str] | None = None
     classes: list[int] = field(default_factory=lambda: [2])
     generator: SyntheticParams | None = None
+    start: int = 0
+    stop: int | None = None
+    stride: int = 1
+    fps: float | None = None
 
     def __post_init__(self):
         _require(self.layout in LAYOUTS, "data.layout", self.layout, f"one of {LAYOUTS}")
+        _require(self.start >= 0, "data.start", self.start, "a 0-based source frame >= 0")
+        _require(
+            self.stop is None or self.stop > self.start,
+            "data.stop",
+            self.stop,
+            f"a source frame after data.start={self.start}, or null (to the end)",
+        )
+        _require(self.stride >= 1, "data.stride", self.stride, "a step in frames >= 1")
+        _require(
+            self.fps is None or _number_in(self.fps, 0, math.inf, lo_open=True),
+            "data.fps",
+            self.fps,
+            "a frame rate > 0, or null (the source's own)",
+        )
         _require(
             bool(self.classes) and all(c in CLASS_IDS for c in self.classes),
             "data.classes",
@@ -391,6 +412,24 @@ class ReportConfig:
     overlays: OverlaysConfig = field(default_factory=OverlaysConfig)
 
 
+EXPORT_FORMATS = ("mots_txt", "mots_png", "mot_boxes")
+
+
+@dataclass
+class ExportConfig:
+    """``export``: the final tracks in other tools' formats (``remots.stages.export``)."""
+
+    formats: list[str] = field(default_factory=list)
+    folder: str = "???"
+    mots_tools_names: bool = False
+    box_class: int = 2
+
+    def __post_init__(self):
+        for fmt in self.formats:
+            _require(fmt in EXPORT_FORMATS, "export.formats", fmt, f"one of {EXPORT_FORMATS}")
+        _require(self.box_class in CLASS_IDS, "export.box_class", self.box_class, "1 or 2")
+
+
 @dataclass
 class StageConfig:
     """``stage``: which stage runs, and the options of the runner (none changes what a stage
@@ -428,6 +467,7 @@ SCHEMAS: dict[str, type] = {
     "eval": EvalConfig,
     "model": ModelConfig,
     "report": ReportConfig,
+    "export": ExportConfig,
     "stage": StageConfig,
 }
 

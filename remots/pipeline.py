@@ -3,6 +3,7 @@
 ``STAGES`` is the one stage order::
 
     detect -> intra -> embed_short -> short -> inter -> embed_merge -> merge -> eval -> report
+    -> export
 
 Every stage is a function of ``remots.stages``; ``track.py stage=<name>`` and ``train.py`` run one
 of them, ``stage=all`` runs the chain. Both go through ``run_stages``, which keeps
@@ -48,13 +49,22 @@ from remots.errors import ConfigError, RunFolderError
 from remots.io.atomic import atomic_write_json
 from remots.io.layouts import Video
 from remots.io.run_folder import RunFolder, run_folder_lock, sha256_file
-from remots.stages import detect, embed, evaluate, merge, report, short, train, videos
+from remots.stages import detect, embed, evaluate, export, merge, report, short, train, videos
 
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 2
 # Paths inside a run folder that are never stage outputs.
-NOT_OUTPUTS = ("logs", "wandb", "csv", "lightning_logs", ".locks", ".lock", ".manifest.lock")
+NOT_OUTPUTS = (
+    "logs",
+    "wandb",
+    "csv",
+    "lightning_logs",
+    ".locks",
+    ".lock",
+    ".manifest.lock",
+    "sweep_row.json",  # written after every chain run, for the sweep summary
+)
 # Config keys that change how a stage runs, never what it writes.
 RUN_ONLY_KEYS = {"progress", "num_workers", "workers", "device"}
 
@@ -86,6 +96,7 @@ STAGES = (
     Stage("merge", merge.merge, ("merge", "seed"), per_sequence=True),
     Stage("eval", evaluate.evaluate, ("eval",)),
     Stage("report", report.report, ("report",)),
+    Stage("export", export.export, ("export",)),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -105,7 +116,8 @@ def stage_hash(cfg: DictConfig, stage: Stage, previous: str) -> str:
     """SHA-256 over the previous stage's digest, the stage's name and the config nodes it depends
     on, resolved, with the run folder's path masked (so a sweep job can reuse a base run's
     artifacts) and run-only keys (progress, workers, device) left out. A per-sequence stage
-    leaves out ``data.sequences`` (which sequences run does not change what each one writes)."""
+    leaves out ``data.sequences`` (which sequences run does not change what each one writes).
+    The input files are the detect stage's per-sequence fingerprints (``inputs``)."""
     parts: dict = {"previous": previous, "stage": stage.name}
     for key in stage.config_keys:
         value = OmegaConf.select(cfg, key)
@@ -191,10 +203,26 @@ def _all_outputs(record: dict) -> dict[str, str]:
     return out
 
 
+_STAT_CACHE: dict[str, tuple[int, int, str]] = {}  # path -> (size, mtime_ns, sha256)
+
+
+def checksum(path: Path) -> str:
+    """SHA-256 of a file, read again only when its size or modification time changed since this
+    process last read it (a stage checks the outputs of every stage before it: MOTS20-sized crops
+    are gigabytes)."""
+    st = os.stat(path)
+    cached = _STAT_CACHE.get(str(path))
+    if cached is not None and cached[:2] == (st.st_size, st.st_mtime_ns):
+        return cached[2]
+    digest = sha256_file(path)
+    _STAT_CACHE[str(path)] = (st.st_size, st.st_mtime_ns, digest)
+    return digest
+
+
 def _intact(root: Path, outputs: dict[str, str]) -> bool:
     for rel, digest in outputs.items():
         path = root / rel
-        if not path.is_file() or sha256_file(path) != digest:
+        if not path.is_file() or checksum(path) != digest:
             log.info("artifact %s is missing or changed", path)
             return False
     return True
@@ -369,7 +397,7 @@ class _Runner:
             data["stages"][stage.name] = {
                 "hash": digest,
                 "previous": previous,
-                "outputs": {rel: sha256_file(self.run.root / rel) for rel in outputs},
+                "outputs": {rel: checksum(self.run.root / rel) for rel in outputs},
                 "seconds": seconds,
                 "value": value if isinstance(value, int | float) else None,
             }
@@ -390,8 +418,11 @@ class _Runner:
                 new = _new_files(before, after, started, owned)
                 mine = [rel for rel in new if sequence_of(rel, self.names) == name]
                 shared = [rel for rel in new if sequence_of(rel, self.names) is None]
-                record["sequences"][name] = {r: sha256_file(self.run.root / r) for r in mine}
-                record["outputs"].update({r: sha256_file(self.run.root / r) for r in shared})
+                record["sequences"][name] = {r: checksum(self.run.root / r) for r in mine}
+                if stage.name == STAGES[0].name:
+                    video = next(v for v in self.targets if v.name == name)
+                    record.setdefault("inputs", {})[name] = videos.inputs_fingerprint(video)
+                record["outputs"].update({r: checksum(self.run.root / r) for r in shared})
                 if not self.missing_sequences(record):
                     data["pending"].pop(stage.name, None)
             # ``before`` stays the snapshot taken before the stage: sequences run side by side
@@ -409,10 +440,14 @@ class _Runner:
         record = self.invalidate(stage, digest, previous)
         if stage.per_sequence:
             done = record["sequences"]
+            inputs = record.get("inputs", {})
+            first = stage.name == STAGES[0].name
             todo = [
                 v
                 for v in self.targets
-                if v.name not in done or not _intact(self.run.root, done[v.name])
+                if v.name not in done
+                or not _intact(self.run.root, done[v.name])
+                or (first and inputs.get(v.name) != videos.inputs_fingerprint(v))
             ]
             if not todo:
                 log.info("stage %s: up to date, skipped", stage.name)
@@ -486,6 +521,7 @@ def run_chain(cfg: DictConfig):
     names = list(cfg.stage.get("stages") or STAGE_NAMES)
     status = run_stages(cfg, names, chain=True)
     run = RunFolder(cfg.paths.run_dir)
+    report.sweep_row(run)
     if run.summary_md().is_file():
         log.info(
             "results on the target videos (percent; gain over the row above):\n%s",

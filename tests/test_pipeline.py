@@ -79,7 +79,8 @@ FAKES = {
     "embed_merge": _fake_per_sequence("embed_merge", ["features/inter/{seq}.npy"]),
     "merge": _fake_per_sequence("merge", ["results/{seq}.txt", "results/{seq}.json"]),
     "eval": _fake("eval", ["metrics.json"]),
-    "report": _fake("report", ["sweep_row.json"]),
+    "report": _fake("report", ["plots/overlays/a.jpg"]),
+    "export": _fake("export", ["export/mots_png/a.png"]),
 }
 SEQ = "SYN-TEST-01"
 
@@ -144,7 +145,7 @@ def test_changed_merge_config_reruns_merge_and_what_follows(tmp_path, make_cfg, 
     stages = tuple(dataclasses.replace(s, run=FAKES_TXT[s.name]) for s in pipeline.STAGES)
     monkeypatch.setattr(pipeline, "STAGES", stages)
     status = run_all(make_cfg("merge.theta_t=30"))
-    assert calls(tmp_path) == expected_calls("merge", "eval", "report")
+    assert calls(tmp_path) == expected_calls("merge", "eval", "report", "export")
     assert status["detect"] == status["inter"] == "skipped"
     assert not stale.exists()  # recorded output of the old merge: removed
     assert user_file.read_text() == "mine"  # not written by the pipeline: kept
@@ -164,6 +165,24 @@ def test_a_rewritten_artifact_reruns_its_stage_and_every_stage_it_feeds(tmp_path
     assert calls(tmp_path) == expected_calls("intra")
     run_all(make_cfg("force=[intra]"))
     assert calls(tmp_path) == expected_calls("intra")
+
+
+def test_replaced_input_files_rerun_the_detect_stage(tmp_path, make_cfg, small_synthetic):
+    """The manifest hashes the config; the input files are fingerprinted per sequence (size and
+    mtime of frames, GT, detection files), so a replaced detections file is not reported with the
+    old results."""
+    cfg = make_cfg()
+    run_all(cfg)
+    calls(tmp_path)
+    det = small_synthetic / "test" / SEQ / "det" / "det.txt"
+    stat = det.stat()
+    os.utime(det, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    try:
+        run_all(cfg)
+    finally:
+        os.utime(det, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    # the fake detect writes the same bytes again: nothing after it is stale
+    assert calls(tmp_path) == expected_calls("detect")
 
 
 def test_inputs_that_changed_make_every_later_stage_stale(tmp_path, make_cfg, monkeypatch):
@@ -238,8 +257,8 @@ def test_sweep_job_reuses_the_base_run_up_to_the_first_changed_stage(tmp_path, m
     job = make_cfg("paths.run_dir=" + str(tmp_path / "job1"), "merge.theta_t=5")
     job.stage.reuse_from = str(tmp_path / "r")
     status = run_all(job)
-    assert statuses(status) == ["reused"] * 6 + ["ran"] * 3
-    assert calls(tmp_path) == expected_calls("merge", "eval", "report")
+    assert statuses(status) == ["reused"] * 6 + ["ran"] * 4
+    assert calls(tmp_path) == expected_calls("merge", "eval", "report", "export")
     a = tmp_path / "r" / "detections" / f"{SEQ}.txt"
     b = tmp_path / "job1" / "detections" / f"{SEQ}.txt"
     assert a.stat().st_ino == b.stat().st_ino  # hard link, no copy

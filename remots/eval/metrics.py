@@ -36,6 +36,7 @@ from remots.eval.preprocess import (
     sequence_masks,
 )
 from remots.eval.result import EvalResult
+from remots.io.export import find_results, read_results
 from remots.io.instances import CAR, CLASS_IDS, IGNORE, PEDESTRIAN, Instance, group_by_frame
 from remots.io.layouts import Video, load_kitti_mots, load_motschallenge, read_seqmap
 from remots.io.mots import read_bytes, read_mots_txt
@@ -401,9 +402,10 @@ def evaluate_results_folders(
 def _evaluate_results_dirs(
     seqs, results_dirs, *, gt_from_file, classes, benchmark, missing, pool
 ) -> dict[str, EvalResult]:
-    """Evaluate ``<results_dir>/<seq>.txt`` of each folder for each sequence against its ground
-    truth (read from ``seq.gt_path`` with ``gt_from_file``, else ``gt_table(seq)``), one
-    sequence per task; combined in name order, as TrackEval's Evaluator."""
+    """Evaluate each folder's results of each sequence (``find_results``: ``<seq>.txt``, a MOTS
+    png folder, ...) against its ground truth (read from ``seq.gt_path`` with ``gt_from_file``,
+    else ``gt_table(seq)``), one sequence per task; combined in name order, as TrackEval's
+    Evaluator."""
     dirs = {label: Path(d) for label, d in results_dirs.items()}
     for results_dir in dirs.values():
         if not results_dir.is_dir():
@@ -413,16 +415,15 @@ def _evaluate_results_dirs(
     for seq in seqs:
         paths = {}
         for label, results_dir in dirs.items():
-            path = results_dir / f"{seq.name}.txt"
-            if not path.exists():
+            path = find_results(results_dir, seq.name)
+            if path is None:
                 if missing == "error":
                     raise InputError(
                         f"no results file for sequence {seq.name} (eval.missing=empty counts it "
                         "as empty)",
-                        path,
+                        results_dir / f"{seq.name}.txt",
                     )
                 log.warning("no results for sequence %s in %s: counted as empty", seq.name, label)
-                path = None
             paths[label] = path
         tasks.append((seq, paths, tuple(classes), gt_from_file))
     done: dict[str, dict] = {}
@@ -463,6 +464,9 @@ def _read_table(path: Path | None, seq: Video, *, is_gt: bool):
     line at fault."""
     allowed = (CAR, PEDESTRIAN, IGNORE) if is_gt else RESULT_CLASSES
     size = seq.image_size if seq.height else None
+    if path is not None and not is_gt and (path.is_dir() or seq.frame_step != 1):
+        # a MOTS png folder, or every n-th frame of a source: read as instances
+        return None, _results_table(seq, read_results(path, seq), path)
     data = read_bytes(path) if path is not None else b""
     columns = parse_columns(data, seq.frame_base, seq.num_frames, size, allowed)
     table = None

@@ -124,6 +124,7 @@ class RunFolder:
                 frame_base=video.frame_base,
                 num_frames=video.num_frames,
                 image_size=video.image_size,
+                frame_step=video.frame_step,
             )
         )
 

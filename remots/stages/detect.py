@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Iterator
 
 from hydra.errors import InstantiationException
@@ -21,9 +22,15 @@ from remots.config import FusionConfig, typed
 from remots.detection.fusion import fuse_detections
 from remots.errors import ConfigError, RemotsError
 from remots.io.atomic import atomic_write_json
-from remots.io.detections import order_detections, write_detections_txt
+from remots.io.detections import (
+    dropped_of,
+    order_detections,
+    require_detections_of_gt_classes,
+    write_detections_txt,
+)
 from remots.io.layouts import Video
 from remots.io.run_folder import RunFolder
+from remots.stages.videos import target_videos
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,18 @@ def build_detector(detector_cfg: DictConfig):
         raise
 
 
+def _gt_class_counts(cfg: DictConfig) -> dict[str, dict[int, int]]:
+    """GT masks per tracked class of each target video that has ground truth."""
+    tracked = set(cfg.data.classes)
+    counts = {}
+    for video in target_videos(cfg, with_gt=True):
+        if video.gt is not None:
+            counts[video.name] = dict(
+                Counter(g.class_id for g in video.gt if g.class_id in tracked)
+            )
+    return counts
+
+
 def fusion_options(cfg: DictConfig) -> FusionConfig:
     """``detector.fusion``, its classes defaulting to ``data.classes``."""
     fusion = typed(cfg.detector.fusion)
@@ -56,14 +75,27 @@ def fusion_options(cfg: DictConfig) -> FusionConfig:
 
 
 def detect(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]:
-    """Detect and fuse each video; yields its name once its files are written."""
+    """Detect and fuse each video; yields its name once its files are written.
+
+    Detections dropped for their class, score or size are counted and logged as a warning; a
+    class that has ground truth in the video but kept no detection at all (a wrong
+    ``detector.category_map``, thresholds that drop everything) stops the run with an error.
+    """
     fusion = dataclasses.asdict(fusion_options(cfg))
     detector = build_detector(cfg.detector)
+    gt_counts = _gt_class_counts(cfg)
     for video in videos:
         raw = detector(video)
         fused = fuse_detections(
             raw, num_frames=video.num_frames, desc=f"fuse {video.name}", **fusion
         )
+        dropped = dropped_of(fused)
+        if dropped:
+            log.warning("%s: %s", video.name, dropped.summary())
+        if video.name in gt_counts:
+            require_detections_of_gt_classes(
+                fused, gt_counts[video.name], dropped=dropped, sequence=video.name
+            )
         detections, input_ids = order_detections(fused)
         seeds = run.detection_seeds(video.name)
         if getattr(detector, "keep_ids", False):
@@ -71,6 +103,8 @@ def detect(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str
         else:
             seeds.unlink(missing_ok=True)
         path = run.detections(video.name)
-        write_detections_txt(path, detections, frame_base=video.frame_base)
+        write_detections_txt(
+            path, detections, frame_base=video.frame_base, frame_step=video.frame_step
+        )
         log.info("%s: %d raw -> %d fused detections in %s", video.name, len(raw), len(fused), path)
         yield video.name

@@ -67,7 +67,12 @@ def _merge_sequence(task: tuple[DictConfig, RunFolder, Video]) -> str:
         )
     except ValueError as err:  # a tracklet with two detections in a frame, or two classes
         raise InputError(str(err), run.short_meta(video.name)) from None
-    write_mots_txt(run.results(video.name), result.results, frame_base=video.frame_base)
+    write_mots_txt(
+        run.results(video.name),
+        result.results,
+        frame_base=video.frame_base,
+        frame_step=video.frame_step,
+    )
     if options.plot:
         plot_theta_merge(
             run.plots() / f"theta_merge_{video.name}.png",
@@ -106,8 +111,8 @@ def merge_record(video: Video, result: MergeResult, *, theta_t: int, features: s
                 "class_id": class_of.get(obj_id),
                 "short_tracklets": members[m],
                 "num_masks": len(frames),
-                "first_frame": min(frames) + video.frame_base if frames else None,
-                "last_frame": max(frames) + video.frame_base if frames else None,
+                "first_frame": video.frame_label(min(frames)) if frames else None,
+                "last_frame": video.frame_label(max(frames)) if frames else None,
             }
         )
 

@@ -1,7 +1,7 @@
-"""The end of a run (``report``, the last stage of ``stage=all``): track overlays of the final
-results (``plots/overlays/``), the row a sweep summary gathers (``sweep_row.json``), and the plots
-on W&B when the W&B logger is on. The results table itself is written by the eval stage
-(``summary.md``); the report reads it, it does not evaluate again.
+"""The end of a run (``report``): track overlays of the final results (``plots/overlays/``) and
+the plots and videos on W&B when the W&B logger is on. The results table itself is written by the
+eval stage (``summary.md``); the report reads it, it does not evaluate again. ``sweep_row`` is
+the row a sweep summary gathers, written after every ``stage=all``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ def report(cfg: DictConfig, run: RunFolder) -> float | None:
     overlays = typed(cfg.report).overlays
     if overlays.enabled:
         _overlays(run, target_videos(cfg), overlays)
-    _sweep_row(run, summary)
     wandb_log.report(cfg, run)
     return objective(cfg, run)
 
@@ -60,6 +59,7 @@ def _overlays(run: RunFolder, videos: list[Video], options: OverlaysConfig) -> N
             frame_base=video.frame_base,
             num_frames=video.num_frames,
             image_size=video.image_size,
+            frame_step=video.frame_step,
         )
         write_overlays(
             video,
@@ -72,8 +72,9 @@ def _overlays(run: RunFolder, videos: list[Video], options: OverlaysConfig) -> N
         )
 
 
-def _sweep_row(run: RunFolder, summary: dict | None) -> None:
+def sweep_row(run: RunFolder) -> None:
     """One row per job for the sweep summary (``remots.sweep.SweepSummary`` gathers them)."""
+    summary = read_summary(run)
     overrides = []
     try:
         from hydra.core.hydra_config import HydraConfig

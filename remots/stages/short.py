@@ -94,7 +94,12 @@ def _short(cfg: DictConfig, run: RunFolder, videos: list[Video], pool: WorkerPoo
         tracklet_of_detection = np.full(len(detections), -1, np.int64)
         tracklet_of_detection[tracked] = tracklets
         instances, obj_id_of_tracklet = results_from_tracks(sub, tracklets)
-        write_mots_txt(run.short_tracklets(video.name), instances, frame_base=video.frame_base)
+        write_mots_txt(
+            run.short_tracklets(video.name),
+            instances,
+            frame_base=video.frame_base,
+            frame_step=video.frame_step,
+        )
         record = {
             "sequence": video.name,
             "num_detections": len(detections),
@@ -172,4 +177,9 @@ def _baseline(
     )
     tracks = track_short(detections, None, params, _frames(video, params), pool=pool)
     instances, _ = results_from_tracks(detections, tracks)
-    write_mots_txt(run.baseline(video.name), instances, frame_base=video.frame_base)
+    write_mots_txt(
+        run.baseline(video.name),
+        instances,
+        frame_base=video.frame_base,
+        frame_step=video.frame_step,
+    )

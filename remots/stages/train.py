@@ -84,6 +84,37 @@ def _instantiate_all(node) -> list:
     return [instantiate(child) for child in node.values() if child and "_target_" in child]
 
 
+def _loggers(cfg: DictConfig, run: RunFolder, phase: str) -> list:
+    """The configured Lightning loggers; W&B gets one run per training phase (its own step
+    axis), named ``<run_name>-<phase>``, ``job_type`` the phase, grouped by the run folder as the
+    other stages' W&B runs are (``remots.stages.wandb_log``)."""
+    from hydra.utils import instantiate
+
+    out = []
+    for key, child in (cfg.get("logger") or {}).items():
+        if not child or "_target_" not in child:
+            continue
+        extra = {}
+        if key == "wandb":
+            extra = {
+                "name": f"{cfg.run_name}-{phase}",
+                "job_type": phase,
+                "group": child.get("group") or run.root.name,
+            }
+        out.append(instantiate(child, **extra))
+    return out
+
+
+def _finish_wandb(loggers) -> None:
+    """End the phase's W&B run, so the next phase (inter after intra in ``stage=all``) starts
+    its own instead of reusing this one."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger.experiment.finish()
+
+
 def _atomic_checkpoint_callback(dirpath: Path, phase: str, every_n_epochs: int):
     from lightning.pytorch.callbacks import ModelCheckpoint
 
@@ -129,12 +160,15 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     if ckpt_path:
         log.info("resuming %s from %s", phase, ckpt_path)
     # our own checkpoint: its hyper-parameters hold functools.partial objects
-    trainer.fit(
-        module,
-        datamodule=datamodule,
-        ckpt_path=ckpt_path,
-        weights_only=False if ckpt_path else None,
-    )
+    try:
+        trainer.fit(
+            module,
+            datamodule=datamodule,
+            ckpt_path=ckpt_path,
+            weights_only=False if ckpt_path else None,
+        )
+    finally:
+        _finish_wandb(trainer.loggers)
     if trainer.interrupted:
         raise RuntimeError(f"training of {phase} was interrupted; rerun to resume from {last}")
     final = run.checkpoint(phase)
@@ -197,7 +231,7 @@ def _trainer(cfg: DictConfig, run: RunFolder, phase: str):
     checkpoint."""
     from hydra.utils import instantiate
 
-    loggers = _instantiate_all(cfg.get("logger"))
+    loggers = _loggers(cfg, run, phase)
     callbacks = _instantiate_all(cfg.get("callbacks"))
     if not loggers:
         from lightning.pytorch.callbacks import LearningRateMonitor

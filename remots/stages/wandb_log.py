@@ -66,7 +66,7 @@ def evaluation(
 
 
 def report(cfg: DictConfig, run: RunFolder) -> None:
-    """The report stage: the threshold plots (Fig. 4, Fig. 5) and the overlay frames."""
+    """The report stage: the threshold plots (Fig. 4, Fig. 5), the overlay frames and videos."""
     if not enabled(cfg):
         return
     import wandb
@@ -74,6 +74,8 @@ def report(cfg: DictConfig, run: RunFolder) -> None:
     images = {f"plots/{p.stem}": wandb.Image(str(p)) for p in sorted(run.plots().glob("*.png"))}
     for jpg in sorted((run.plots() / "overlays").glob("*.jpg")):
         images[f"overlays/{jpg.stem}"] = wandb.Image(str(jpg))
+    for mp4 in sorted((run.plots() / "overlays").glob("*.mp4")):
+        images[f"videos/{mp4.stem}"] = wandb.Video(str(mp4), format="mp4")
     if images:
         with wandb_run(cfg, run, "report") as wrun:
             wrun.log(images)

@@ -170,6 +170,7 @@ def test_weights_that_cannot_be_fetched_are_one_line_naming_the_file_to_put(offl
 
 def test_the_detect_stage_builder_passes_the_one_line_error_through(offline_hub):
     from hydra import compose, initialize_config_dir
+
     from remots.stages.detect import build_detector
 
     conf = Path(__file__).resolve().parents[2] / "conf"

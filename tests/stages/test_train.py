@@ -132,3 +132,27 @@ def test_wandb_offline(data_root, tmp_path, monkeypatch):
     _prepare(data_root, tmp_path)
     run_intra(_cfg(data_root, tmp_path, "intra", "logger=wandb", "logger.wandb.offline=true"))
     assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+@pytest.mark.slow
+def test_wandb_gives_each_training_phase_its_own_run(data_root, tmp_path, monkeypatch):
+    """intra then inter in one process (as stage=all runs them): two W&B runs, named after the
+    phase, job_type the phase, grouped by the run folder; inter does not reuse intra's run."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    run, seq, dets, ids = _prepare(data_root, tmp_path)
+    frames = np.array([d.frame for d in dets])
+    run.short_meta(seq.name).parent.mkdir(parents=True, exist_ok=True)
+    run.short_meta(seq.name).write_text(
+        json.dumps({"tracklet_of_detection": (ids * 10 + frames // 4).tolist()})
+    )
+    extra = ("logger=wandb", "logger.wandb.offline=true", "trainer.log_every_n_steps=1")
+    run_intra(_cfg(data_root, tmp_path, "intra", *extra))
+    run_inter(_cfg(data_root, tmp_path, "inter", *extra))
+    runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2
+    # each offline run's record file holds its own name (run_name-phase), not the other's
+    records = [next(r.glob("*.wandb")).read_bytes() for r in runs]
+    assert [(b"toy-intra" in rec, b"toy-inter" in rec) for rec in records] == [
+        (True, False),
+        (False, True),
+    ]
