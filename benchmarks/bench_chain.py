@@ -506,6 +506,8 @@ def main(argv=None) -> None:
         *args.overrides,
     ]
     rows = []
+    if (run_dir / "detections").is_dir():  # a kept run folder: the detect stage ran before
+        stats["detections"] = line_count(sorted((run_dir / "detections").glob("*.txt")))
     for stage in args.stages or pipeline.STAGE_NAMES:
         force = [f"force=[{stage}]"] if args.force else []
         row = run_stage(stage, [*overrides, f"workers={workers}", *force])
