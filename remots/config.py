@@ -594,6 +594,14 @@ def validate(cfg: DictConfig) -> None:
     detector = cfg.get("detector")
     if isinstance(detector, DictConfig):
         _check_templates(detector, "detector")
+    workers = cfg.get("workers")
+    _require(
+        workers is None
+        or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0),
+        "workers",
+        workers,
+        "a number of worker processes >= 1, or 0 / null for every core",
+    )
     trainer = cfg.get("trainer")
     if trainer is not None:
         max_steps = trainer.get("max_steps", -1)

@@ -71,7 +71,7 @@ NOT_OUTPUTS = (
 # look at, never an output.
 SET_ASIDE = ".corrupt"
 # Config keys that change how a stage runs, never what it writes.
-RUN_ONLY_KEYS = {"progress", "num_workers", "device"}
+RUN_ONLY_KEYS = {"progress", "num_workers", "workers", "device"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class Stage:
 
     run: ``run(cfg, run_folder)`` for a whole-run stage (returns a value for sweeps or None);
         ``run(cfg, run_folder, videos)`` for a per-sequence stage, a generator that yields each
-        video's name once that video's outputs are written.
+        video's name once that video's outputs are written (in any order: sequences may run
+        side by side).
     config_keys: the config nodes (dotted paths) whose values the stage's outputs depend on.
     resume_files: state a killed attempt leaves to resume from (relative paths); removed when an
         attempt under another hash begins, so a run never resumes another config's state.
@@ -434,7 +435,11 @@ class _Runner:
         t0 = time.perf_counter()
         try:
             for name in stage.run(self.cfg, self.run, todo):
-                before = self.record_sequence(stage, name, before, started)
+                # ``before`` stays the snapshot taken before the stage: sequences run side by
+                # side finish in any order, and the files a later one wrote meanwhile are still
+                # new when its name comes (the files recorded so far are owned, so never claimed
+                # twice).
+                self.record_sequence(stage, name, before, started)
         except Exception:
             self.remove_partial(stage, [v.name for v in todo], before, started)
             raise

@@ -81,3 +81,20 @@ def test_every_stage_config_names_a_stage_of_the_pipeline():
         assert cfg.name == stage
         assert stage in (*pipeline.STAGE_NAMES, "all", "generate")
     assert set(pipeline.STAGE_NAMES) <= set(options("stage"))
+
+
+@pytest.mark.parametrize("root", ROOTS)
+@pytest.mark.parametrize(("value", "ok"), [("null", True), ("0", True), ("3", True), ("-1", False)])
+def test_workers_is_checked_and_enters_no_stage_hash(root, value, ok, tmp_path):
+    from remots import config, pipeline
+    from remots.errors import ConfigError
+
+    cfg = compose_cfg(root, [f"workers={value}", f"paths.output_root={tmp_path}"])
+    if not ok:
+        with pytest.raises(ConfigError, match="workers=-1"):
+            config.validate(cfg)
+        return
+    config.validate(cfg)
+    serial = compose_cfg(root, ["workers=1", f"paths.output_root={tmp_path}"])
+    for stage in pipeline.STAGES:
+        assert pipeline.stage_hash(cfg, stage, "") == pipeline.stage_hash(serial, stage, "")

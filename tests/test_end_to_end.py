@@ -109,18 +109,20 @@ def test_rerun_skips_every_stage_and_changes_nothing(uninterrupted, tmp_path):
     assert results_of(run_dir) == uninterrupted["results"]
 
 
+# Guarded like track.py: worker processes (``workers``) import the main script.
 KILL_AFTER_FIRST_MERGE = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import remots.stages.merge as m
-original = m.atomic_write_json
-def write_then_die(*args, **kwargs):
-    original(*args, **kwargs)  # the merge record, the last file of a sequence
-    os.kill(os.getpid(), signal.SIGKILL)  # killed before the pipeline records the sequence
-m.atomic_write_json = write_then_die
-sys.argv = {argv!r}
-import runpy
-runpy.run_path({track!r}, run_name="__main__")
+if __name__ == "__main__":
+    import remots.stages.merge as m
+    original = m.atomic_write_json
+    def write_then_die(*args, **kwargs):
+        original(*args, **kwargs)  # the merge record, the last file of a sequence
+        os.kill(os.getpid(), signal.SIGKILL)  # killed before the pipeline records the sequence
+    m.atomic_write_json = write_then_die
+    sys.argv = {argv!r}
+    import runpy
+    runpy.run_path({track!r}, run_name="__main__")
 """
 
 

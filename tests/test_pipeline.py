@@ -301,3 +301,38 @@ def test_artifacts_are_attributed_to_their_sequence_by_name():
     assert pipeline.sequence_of("plots/theta_short_SEQ.png", names) == "SEQ"
     assert pipeline.sequence_of("crops/train-SEQ.npy", names) is None
     assert pipeline.sequence_of("metrics.json", names) is None
+
+
+def test_sequences_finishing_out_of_order_are_each_recorded_with_their_files(
+    tmp_path, make_cfg, small_synthetic, monkeypatch
+):
+    """Sequences run side by side (``workers``) finish in any order: the second name yielded
+    gets the files its sequence wrote before the first name came, even with timestamps older
+    than the stage's start (a coarse file-system clock, another process's writes)."""
+    other = small_synthetic / "test" / "SYN-TEST-02"
+    shutil.copytree(small_synthetic / "test" / SEQ, other)
+
+    def both_then_reversed(cfg, run, videos):
+        for video in videos:
+            _write(cfg, run, "short", [f"tracklets_short/{video.name}.txt"])
+            path = run.root / "tracklets_short" / f"{video.name}.txt"
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))  # long before the stage began
+        for video in reversed(videos):
+            yield video.name
+
+    stages = tuple(
+        dataclasses.replace(s, run=both_then_reversed) if s.name == "short" else s
+        for s in pipeline.STAGES
+    )
+    monkeypatch.setattr(pipeline, "STAGES", stages)
+    try:
+        run_all(make_cfg())
+        manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+        recorded = manifest["stages"]["short"]["sequences"]
+        assert {name: list(files) for name, files in recorded.items()} == {
+            "SYN-TEST-02": ["tracklets_short/SYN-TEST-02.txt"],
+            SEQ: [f"tracklets_short/{SEQ}.txt"],
+        }
+        assert manifest["pending"] == {}
+    finally:
+        shutil.rmtree(other)

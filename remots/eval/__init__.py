@@ -2,7 +2,9 @@
 
 ``evaluate(gt, results, ...)`` on in-memory sequences and instances, ``evaluate_folder`` on a
 GT folder and a results folder, ``evaluate_results_folder`` on in-memory ground truth and a
-results folder; all return an ``EvalResult``. ``python track.py stage=eval`` is
+results folder (``evaluate_results_folders``: several, the ground truth decoded once); all
+return an ``EvalResult``; the folder functions take a ``WorkerPool`` to evaluate sequences side
+by side. ``python track.py stage=eval`` is
 ``remots.stages.evaluate``.
 """
 
@@ -12,6 +14,7 @@ from remots.eval.metrics import (
     evaluate,
     evaluate_folder,
     evaluate_results_folder,
+    evaluate_results_folders,
     load_gt,
     read_results_folder,
 )
@@ -26,6 +29,7 @@ __all__ = [
     "evaluate",
     "evaluate_folder",
     "evaluate_results_folder",
+    "evaluate_results_folders",
     "load_gt",
     "read_results_folder",
 ]

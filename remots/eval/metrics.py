@@ -42,6 +42,7 @@ from remots.io.layouts import Video, load_kitti_mots, load_motschallenge, read_s
 from remots.io.mots import read_bytes, read_mots_txt
 from remots.io.mots_fast import parse_columns
 from remots.masks.columns import MaskColumns, first_overlap, frame_bounds
+from remots.parallel import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +323,7 @@ def evaluate_folder(
     classes: Sequence[str] = ("pedestrian",),
     benchmark: str | None = None,
     missing: str = "error",
+    pool: WorkerPool | None = None,
 ) -> EvalResult:
     """Evaluate a folder of results files ``<results_dir>/<seq>.txt`` against a GT folder.
 
@@ -333,6 +335,7 @@ def evaluate_folder(
         seqmap: KITTI MOTS seqmap, relative to ``gt_root`` or absolute.
         benchmark: whose rules to follow; default: the layout's.
         missing: "error" or "empty" for a sequence without a results file.
+        pool: worker processes that evaluate sequences side by side (None: this process).
 
     Results files use the sequence's frame numbering (1-based MOTSChallenge, 0-based KITTI);
     a bad line raises ``MOTSFormatError`` naming the file and the line.
@@ -341,14 +344,15 @@ def evaluate_folder(
         raise ConfigError(f"unknown GT layout {layout!r} (expected one of {BENCHMARKS})")
     benchmark = benchmark or layout
     classes = check_options(classes, benchmark, missing)
-    return _evaluate_results_dir(
+    return _evaluate_results_dirs(
         _gt_sequences(gt_root, layout, sequences, seqmap),
-        results_dir,
-        gt_of=lambda seq: _read_table(seq.gt_path, seq, is_gt=True)[1],
+        {"results": results_dir},
+        gt_from_file=True,
         classes=classes,
         benchmark=benchmark,
         missing=missing,
-    )
+        pool=pool,
+    )["results"]
 
 
 def evaluate_results_folder(
@@ -358,46 +362,97 @@ def evaluate_results_folder(
     classes: Sequence[str] = ("pedestrian",),
     benchmark: str = "motschallenge",
     missing: str = "error",
+    pool: WorkerPool | None = None,
 ) -> EvalResult:
     """Evaluate a folder of results files ``<results_dir>/<seq>.txt`` against ground truth in
     memory (``load_gt``, a dataset's split): ``read_results_folder`` + ``evaluate``, with each
     results file read straight into decoded masks. Sweeps and the pipeline's eval stage, which
     hold the ground truth, go this way; the ground truth's decoded masks are kept with it
-    (``gt_table``)."""
+    (``gt_table``) when the sequences are evaluated in this process (``pool`` None or of one
+    worker)."""
+    return evaluate_results_folders(
+        gt, {"results": results_dir}, classes=classes, benchmark=benchmark, missing=missing,
+        pool=pool,
+    )["results"]  # fmt: skip
+
+
+def evaluate_results_folders(
+    gt: Sequence[Video],
+    results_dirs: Mapping[str, str | Path],
+    *,
+    classes: Sequence[str] = ("pedestrian",),
+    benchmark: str = "motschallenge",
+    missing: str = "error",
+    pool: WorkerPool | None = None,
+) -> dict[str, EvalResult]:
+    """``evaluate_results_folder`` of several results folders (``{label: folder}``) against
+    the same ground truth, each sequence's ground truth decoded once for all of them; with a
+    parallel ``pool`` the sequences are evaluated side by side. Returns ``{label: EvalResult}``,
+    the same for any number of workers."""
     classes = check_options(classes, benchmark, missing)
     for seq in gt:
         if seq.gt is None:
             raise InputError(f"sequence {seq.name} has no ground truth to evaluate against")
-    return _evaluate_results_dir(
-        gt, results_dir, gt_of=gt_table, classes=classes, benchmark=benchmark, missing=missing
-    )
+    return _evaluate_results_dirs(
+        gt, results_dirs, gt_from_file=False, classes=classes, benchmark=benchmark,
+        missing=missing, pool=pool,
+    )  # fmt: skip
 
 
-def _evaluate_results_dir(seqs, results_dir, *, gt_of, classes, benchmark, missing):
-    """Evaluate ``<results_dir>/<seq>.txt`` for each sequence, its ground truth ``gt_of(seq)``,
-    one sequence at a time (in name order, as TrackEval's Evaluator)."""
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise InputError("results folder not found", results_dir)
+def _evaluate_results_dirs(
+    seqs, results_dirs, *, gt_from_file, classes, benchmark, missing, pool
+) -> dict[str, EvalResult]:
+    """Evaluate each folder's results of each sequence (``find_results``: ``<seq>.txt``, a MOTS
+    png folder, ...) against its ground truth (read from ``seq.gt_path`` with ``gt_from_file``,
+    else ``gt_table(seq)``), one sequence per task; combined in name order, as TrackEval's
+    Evaluator."""
+    dirs = {label: Path(d) for label, d in results_dirs.items()}
+    for results_dir in dirs.values():
+        if not results_dir.is_dir():
+            raise InputError("results folder not found", results_dir)
     seqs = sorted(seqs, key=lambda s: s.name)
-    paths = {seq.name: find_results(results_dir, seq.name) for seq in seqs}
+    tasks = []
     for seq in seqs:
-        if missing == "error" and paths[seq.name] is None:
-            raise InputError(
-                f"no results file for sequence {seq.name} (eval.missing=empty counts it as empty)",
-                results_dir / f"{seq.name}.txt",
-            )
+        paths = {}
+        for label, results_dir in dirs.items():
+            path = find_results(results_dir, seq.name)
+            if path is None:
+                if missing == "error":
+                    raise InputError(
+                        f"no results file for sequence {seq.name} (eval.missing=empty counts it "
+                        "as empty)",
+                        results_dir / f"{seq.name}.txt",
+                    )
+                log.warning("no results for sequence %s in %s: counted as empty", seq.name, label)
+            paths[label] = path
+        tasks.append((seq, paths, tuple(classes), gt_from_file))
+    done: dict[str, dict] = {}
+    results = (pool or WorkerPool(1)).map_unordered(_evaluate_sequence_task, tasks)
+    for i, raw_of_label in tqdm(
+        results, desc="evaluate", unit="seq", total=len(tasks), disable=None
+    ):
+        done[seqs[i].name] = raw_of_label
     metric_classes = _metric_classes()
-    raw: dict[str, dict] = {}
-    for seq in tqdm(seqs, desc="evaluate", unit="seq", disable=None):
-        gt = gt_of(seq)
-        path = paths[seq.name]
-        if path is None:
-            log.warning("no results for sequence %s: counted as empty", seq.name)
+    return {
+        label: _combine(
+            {seq.name: done[seq.name][label] for seq in seqs}, classes, metric_classes, benchmark
+        )
+        for label in dirs
+    }
+
+
+def _evaluate_sequence_task(task) -> dict[str, dict]:
+    """One sequence against each results file of ``task`` (run by the worker processes):
+    ``{label: TrackEval's result dicts per class}``."""
+    seq, paths, classes, gt_from_file = task
+    metric_classes = _metric_classes()
+    gt = _read_table(seq.gt_path, seq, is_gt=True)[1] if gt_from_file else gt_table(seq)
+    out = {}
+    for label, path in paths.items():
         tracker = _read_table(path, seq, is_gt=False)[1]
         masks = _sequence_masks(seq, gt, tracker, path)
-        raw[seq.name] = _evaluate_sequence(masks, classes, metric_classes, seq.name)
-    return _combine(raw, classes, metric_classes, benchmark)
+        out[label] = _evaluate_sequence(masks, classes, metric_classes, seq.name)
+    return out
 
 
 def _read_table(path: Path | None, seq: Video, *, is_gt: bool):
@@ -585,6 +640,7 @@ __all__ = [
     "evaluate",
     "evaluate_folder",
     "evaluate_results_folder",
+    "evaluate_results_folders",
     "gt_table",
     "load_gt",
     "read_results_folder",

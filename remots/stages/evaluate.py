@@ -13,19 +13,19 @@ Target videos without ground truth: the stage says so in one line and writes not
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from omegaconf import DictConfig
 
 from remots.config import EvalConfig, typed
 from remots.errors import ConfigError
-from remots.eval import evaluate as evaluate_tracks
-from remots.eval import evaluate_folder, evaluate_results_folder
+from remots.eval import evaluate_folder, evaluate_results_folders
 from remots.eval.result import EvalResult
 from remots.io.atomic import atomic_write_json, atomic_write_text
 from remots.io.instances import CLASS_NAMES, IGNORE
 from remots.io.layouts import Video
-from remots.io.mots import read_mots_txt
 from remots.io.run_folder import RunFolder
+from remots.parallel import WorkerPool, resolve_workers
 from remots.stages import wandb_log
 from remots.stages.videos import target_videos
 
@@ -42,20 +42,24 @@ TABLE_METRICS = ("IDF1", "HOTA", "sMOTSA", "IDSW")
 
 def evaluate(cfg: DictConfig, run: RunFolder) -> float | None:
     """Evaluate, save, log; return ``eval.objective`` of the merged tracks (first class,
-    combined), or None when the target videos have no ground truth."""
+    combined), or None when the target videos have no ground truth. Sequences are evaluated
+    side by side on ``cfg.workers`` processes."""
     options = typed(cfg.eval)
     classes = eval_classes(cfg, options)
+    workers = resolve_workers(cfg.get("workers"))
     if options.gt_root:
-        result = evaluate_folder(
-            options.gt_root,
-            options.results_dir,
-            layout=options.layout,
-            sequences=options.sequences,
-            seqmap=options.seqmap,
-            classes=classes,
-            benchmark=options.benchmark or benchmark_of(options.layout),
-            missing=options.missing,
-        )
+        with WorkerPool(workers) as pool:
+            result = evaluate_folder(
+                options.gt_root,
+                options.results_dir,
+                layout=options.layout,
+                sequences=options.sequences,
+                seqmap=options.seqmap,
+                classes=classes,
+                benchmark=options.benchmark or benchmark_of(options.layout),
+                missing=options.missing,
+                pool=pool,
+            )
         rows = []
     else:
         videos = target_videos(cfg, with_gt=True)
@@ -68,11 +72,14 @@ def evaluate(cfg: DictConfig, run: RunFolder) -> float | None:
             log.info("the target videos have no ground truth: evaluation skipped")
             return None
         benchmark = options.benchmark or benchmark_of(cfg.data.layout)
-        result = evaluate_results_folder(
-            videos, options.results_dir, classes=classes, benchmark=benchmark,
-            missing=options.missing,
-        )  # fmt: skip
-        rows = variant_rows(run, videos, classes, benchmark, merged=result)
+        folders = {"results": options.results_dir, **variant_folders(run, videos)}
+        with WorkerPool(min(workers, len(videos))) as pool:
+            results = evaluate_results_folders(
+                videos, folders, classes=classes, benchmark=benchmark, missing=options.missing,
+                pool=pool,
+            )  # fmt: skip
+        result = results["results"]
+        rows = variant_rows(results, classes)
     result.save(run.metrics_json(), run.metrics_csv())
     log.info("metrics of %s against the ground truth:\n%s", options.results_dir, result.table())
     objective = float(result.combined[classes[0]][options.objective])
@@ -96,32 +103,27 @@ def benchmark_of(layout: str) -> str:
     return "kitti_mots" if layout == "kitti_mots" else "motschallenge"
 
 
-def variant_rows(
-    run: RunFolder, videos: list[Video], classes, benchmark: str, *, merged: EvalResult
-) -> list[dict]:
-    """One row per (variant, class) present in the run folder: ``TABLE_METRICS`` combined over
-    the sequences. The merged tracks' result is passed in, not evaluated again."""
+def variant_folders(run: RunFolder, videos: list[Video]) -> dict[str, Path]:
+    """The folders of the variants before the merge that the run wrote for every video."""
+    out = {}
+    for _, artifact in VARIANTS:
+        if artifact == "results":
+            continue
+        paths = [getattr(run, artifact)(v.name) for v in videos]
+        if all(p.is_file() for p in paths):
+            out[artifact] = paths[0].parent
+    return out
+
+
+def variant_rows(results: dict[str, EvalResult], classes) -> list[dict]:
+    """One row per (variant, class) evaluated (``results``: artifact -> its evaluation):
+    ``TABLE_METRICS`` combined over the sequences."""
     rows = []
     for label, artifact in VARIANTS:
-        if artifact == "results":
-            result = merged
-        else:
-            paths = {v.name: getattr(run, artifact)(v.name) for v in videos}
-            if not all(p.is_file() for p in paths.values()):
-                continue
-            tracks = {
-                v.name: read_mots_txt(
-                    paths[v.name],
-                    frame_base=v.frame_base,
-                    num_frames=v.num_frames,
-                    image_size=v.image_size,
-                    frame_step=v.frame_step,
-                )
-                for v in videos
-            }
-            result = evaluate_tracks(videos, tracks, classes=tuple(classes), benchmark=benchmark)
+        if artifact not in results:
+            continue
         for cls in classes:
-            combined = result.combined[cls]
+            combined = results[artifact].combined[cls]
             rows.append(
                 {"variant": label, "class": cls, **{m: float(combined[m]) for m in TABLE_METRICS}}
             )

@@ -27,6 +27,7 @@ from remots.io.atomic import atomic_write_json
 from remots.io.layouts import Video
 from remots.io.mots import write_mots_txt
 from remots.io.run_folder import RunFolder
+from remots.parallel import WorkerPool, resolve_workers
 from remots.stages.embed import read_features
 from remots.tracking.merge import MergeParams, MergeResult, merge_short_tracklets
 from remots.viz.thresholds import plot_theta_merge
@@ -35,7 +36,19 @@ log = logging.getLogger(__name__)
 
 
 def merge(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]:
-    """Merge each video's short tracklets; yields its name once its results are written."""
+    """Merge each video's short tracklets; yields its name once its results are written.
+    Sequences run side by side on ``cfg.workers`` processes and are yielded as they finish."""
+    workers = min(resolve_workers(cfg.get("workers")), max(1, len(videos)))
+    with WorkerPool(workers) as pool:
+        tasks = [(cfg, run, video) for video in videos]
+        for i, summary in pool.map_unordered(_merge_sequence, tasks):
+            log.info("merge %s", summary)
+            yield videos[i].name
+
+
+def _merge_sequence(task: tuple[DictConfig, RunFolder, Video]) -> str:
+    """Merge one sequence and write its files; returns the line the log gets."""
+    cfg, run, video = task
     options = typed(cfg.merge)
     params = MergeParams(
         theta_t=options.theta_t,
@@ -43,45 +56,39 @@ def merge(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]
         method=options.method,
         max_pairs=options.max_pairs,
     )
-    classes = list(cfg.data.classes)
-    for video in videos:
-        detections = run.read_detections(video)
-        tracklet = run.read_tracklet_of_detection(video, len(detections))
-        tracklet = np.where(np.isin(detections.classes, classes), tracklet, -1)
-        phase = options.features
-        features = read_features(cfg, run, video, phase, len(detections), "embed_merge")
-        try:
-            result = merge_short_tracklets(
-                detections, tracklet, features, params, rng=np.random.default_rng(int(cfg.seed))
-            )
-        except ValueError as err:  # a tracklet with two detections in a frame, or two classes
-            raise InputError(str(err), run.short_meta(video.name)) from None
-        write_mots_txt(
-            run.results(video.name),
-            result.results,
-            frame_base=video.frame_base,
-            frame_step=video.frame_step,
+    detections = run.read_detections(video)
+    tracklet = run.read_tracklet_of_detection(video, len(detections))
+    tracklet = np.where(np.isin(detections.classes, list(cfg.data.classes)), tracklet, -1)
+    phase = options.features
+    features = read_features(cfg, run, video, phase, len(detections), "embed_merge")
+    try:
+        result = merge_short_tracklets(
+            detections, tracklet, features, params, rng=np.random.default_rng(int(cfg.seed))
         )
-        if options.plot:
-            plot_theta_merge(
-                run.plots() / f"theta_merge_{video.name}.png",
-                result.intra_frame_sims,
-                result.intra_tracklet_sims,
-                result.theta_merge,
-                title=f"{video.name}: theta_merge {result.theta_merge:.3f} "
-                f"({result.theta_merge_source})",
-            )
-        record = merge_record(video, result, theta_t=params.theta_t, features=phase)
-        atomic_write_json(run.merge_record(video.name), record)
-        log.info(
-            "merge %s: %d short tracklets -> %d tracks, theta_merge %.3f (%s)",
-            video.name,
-            record["num_short_tracklets"],
-            record["num_tracks"],
+    except ValueError as err:  # a tracklet with two detections in a frame, or two classes
+        raise InputError(str(err), run.short_meta(video.name)) from None
+    write_mots_txt(
+        run.results(video.name),
+        result.results,
+        frame_base=video.frame_base,
+        frame_step=video.frame_step,
+    )
+    if options.plot:
+        plot_theta_merge(
+            run.plots() / f"theta_merge_{video.name}.png",
+            result.intra_frame_sims,
+            result.intra_tracklet_sims,
             result.theta_merge,
-            result.theta_merge_source,
+            title=f"{video.name}: theta_merge {result.theta_merge:.3f} "
+            f"({result.theta_merge_source})",
         )
-        yield video.name
+    record = merge_record(video, result, theta_t=params.theta_t, features=phase)
+    atomic_write_json(run.merge_record(video.name), record)
+    return (
+        f"{video.name}: {record['num_short_tracklets']} short tracklets -> "
+        f"{record['num_tracks']} tracks, theta_merge {result.theta_merge:.3f} "
+        f"({result.theta_merge_source})"
+    )
 
 
 def merge_record(video: Video, result: MergeResult, *, theta_t: int, features: str) -> dict:

@@ -30,6 +30,7 @@ from remots.io.instances import CLASS_NAMES
 from remots.io.layouts import Video
 from remots.io.mots import write_mots_txt
 from remots.io.run_folder import RunFolder
+from remots.parallel import WorkerPool
 from remots.stages.embed import read_features
 from remots.tracking.short_term import ShortTermParams, track_from_seeds, track_short
 from remots.tracking.thresholds import theta_short_per_class
@@ -40,7 +41,13 @@ log = logging.getLogger(__name__)
 
 
 def short(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]:
-    """Short tracklets (and the IoU-only baseline) of each video; yields its name when written."""
+    """Short tracklets (and the IoU-only baseline) of each video; yields its name when written.
+    The flow, warping and ``W_short`` of the frame pairs run on ``cfg.workers`` processes."""
+    with WorkerPool(cfg.get("workers")) as pool:
+        yield from _short(cfg, run, videos, pool)
+
+
+def _short(cfg: DictConfig, run: RunFolder, videos: list[Video], pool: WorkerPool):
     tracker, flow = typed(cfg.tracker), typed(cfg.flow)
     for video in videos:
         detections = run.read_detections(video)
@@ -74,14 +81,16 @@ def short(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]
         )
         seeds = run.read_seeds(video, len(detections))
         if seeds is None:
-            tracklets = track_short(sub, features, params, _frames(video, params))
+            tracklets = track_short(sub, features, params, _frames(video, params), pool=pool)
         else:
             split = tracker.seeds == "split"
             log.info(
                 "%s: tracklets grown from the input's track ids (%s)", video.name, tracker.seeds
             )
             frames = _frames(video, params) if split else None
-            tracklets = track_from_seeds(sub, features, seeds[tracked], params, frames, split=split)
+            tracklets = track_from_seeds(
+                sub, features, seeds[tracked], params, frames, split=split, pool=pool
+            )
         tracklet_of_detection = np.full(len(detections), -1, np.int64)
         tracklet_of_detection[tracked] = tracklets
         instances, obj_id_of_tracklet = results_from_tracks(sub, tracklets)
@@ -106,7 +115,7 @@ def short(cfg: DictConfig, run: RunFolder, videos: list[Video]) -> Iterator[str]
         }
         atomic_write_json(run.short_meta(video.name), record)
         if tracker.baseline.enabled:
-            _baseline(run, video, sub, tracker, flow)
+            _baseline(run, video, sub, tracker, flow, pool)
         log.info(
             "%s: %d detections -> %d short tracklets", video.name, len(sub), len(obj_id_of_tracklet)
         )
@@ -121,8 +130,9 @@ def _summary(sims: np.ndarray) -> dict:
     }
 
 
-def _frames(video: Video, params: ShortTermParams):
-    return video.iter_frames() if params.use_flow else None
+def _frames(video: Video, params: ShortTermParams) -> Video | None:
+    """The frame source of the flow (workers read their own frames from it)."""
+    return video if params.use_flow else None
 
 
 def _theta_short(
@@ -154,7 +164,9 @@ def _theta_short(
     return thetas, sims_of
 
 
-def _baseline(run, video, detections, tracker: TrackerConfig, flow: FlowConfig) -> None:
+def _baseline(
+    run, video, detections, tracker: TrackerConfig, flow: FlowConfig, pool: WorkerPool
+) -> None:
     """The IoU-only baseline: the same frame-to-frame assignment on ``1 - IoU``."""
     use_flow = tracker.baseline.use_flow and flow.method != "none"
     params = ShortTermParams(
@@ -164,7 +176,7 @@ def _baseline(run, video, detections, tracker: TrackerConfig, flow: FlowConfig) 
         min_iou=tracker.baseline.min_iou,
         progress=tracker.progress,
     )
-    tracks = track_short(detections, None, params, _frames(video, params))
+    tracks = track_short(detections, None, params, _frames(video, params), pool=pool)
     instances, _ = results_from_tracks(detections, tracks)
     write_mots_txt(
         run.baseline(video.name),

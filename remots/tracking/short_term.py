@@ -18,8 +18,9 @@ Masks of different classes are never linked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -27,6 +28,7 @@ from tqdm.auto import tqdm
 
 from remots import masks
 from remots.io.detections import Detections
+from remots.parallel import WorkerPool
 from remots.tracking.flow import compute_flow, warp_masks
 
 log = logging.getLogger(__name__)
@@ -167,20 +169,156 @@ class ShortTermParams:
         return self.flow_method not in (None, "none")
 
 
+class FrameSource(Protocol):
+    """Frames that can be read from any frame on, as ``Video`` reads them: what worker processes
+    need to compute the flow of their own frame pairs."""
+
+    def iter_frames(self, start: int = 0, stop: int | None = None) -> Iterable: ...
+
+
+Frames = Iterable[tuple[int, np.ndarray]] | FrameSource
+
+# Frame pairs per worker task: large enough that a task's one extra frame read (frame start-1)
+# costs little, small enough that every worker gets several tasks per sequence.
+_MAX_PAIRS_PER_TASK = 32
+
+
+def _pair_cost(
+    prev_frame: np.ndarray | None,
+    curr_frame: np.ndarray | None,
+    prev_rles: list,
+    curr_rles: list,
+    f_prev: np.ndarray | None,
+    f_curr: np.ndarray | None,
+    class_prev: np.ndarray,
+    class_curr: np.ndarray,
+    params: ShortTermParams,
+) -> np.ndarray:
+    """``W_short`` (Eq. (1)-(2)) between the masks of frame t-1, warped to t with the flow of
+    (frame t, frame t-1) when the flow is on, and the masks of frame t."""
+    if params.use_flow:
+        flow = compute_flow(
+            curr_frame, prev_frame, method=params.flow_method, **dict(params.flow_kwargs)
+        )
+        prev_rles = warp_masks(prev_rles, flow)
+    return short_term_cost(
+        prev_rles,
+        curr_rles,
+        f_prev,
+        f_curr,
+        theta_short=params.theta_short,
+        class_prev=class_prev,
+        class_curr=class_curr,
+        use_appearance=params.use_appearance,
+        min_iou=params.min_iou,
+    )
+
+
+def _frame_iterator(frames: Frames, start: int = 0, stop: int | None = None):
+    if hasattr(frames, "iter_frames"):
+        return iter(frames.iter_frames(start, stop))
+    return iter(frames)
+
+
+def _next_frame(frame_iter, t: int) -> np.ndarray:
+    t_read, frame = next(frame_iter)
+    if t_read != t:
+        raise ValueError(f"the frames yielded frame {t_read} where {t} was expected")
+    return frame
+
+
+@dataclass(frozen=True)
+class _PairsTask:
+    """The frame pairs (t-1, t) for ``start <= t < stop`` of one sequence, with the masks,
+    classes and features of frames ``start-1 .. stop-1`` (``rows[i]``: the positions of frame
+    ``start-1+i``'s masks in them) and the frame source when the flow is on."""
+
+    start: int
+    stop: int
+    rows: list[np.ndarray]
+    rles: list
+    classes: np.ndarray
+    features: np.ndarray | None
+    frames: FrameSource | None
+    params: ShortTermParams
+
+
+def _costs_of_pairs(task: _PairsTask) -> list[np.ndarray | None]:
+    """``W_short`` of each pair of the task, None where either frame has no mask (run by the
+    worker processes; the same ``_pair_cost`` as the serial loop)."""
+    params = task.params
+    frame_iter = None
+    if params.use_flow:
+        frame_iter = _frame_iterator(task.frames, task.start - 1, task.stop)
+    prev_frame = _next_frame(frame_iter, task.start - 1) if frame_iter is not None else None
+    out: list[np.ndarray | None] = []
+    for i in range(1, task.stop - task.start + 1):
+        t = task.start - 1 + i
+        curr_frame = _next_frame(frame_iter, t) if frame_iter is not None else None
+        prev, curr = task.rows[i - 1], task.rows[i]
+        w_short = None
+        if len(prev) and len(curr):
+            appearance = params.use_appearance
+            w_short = _pair_cost(
+                prev_frame,
+                curr_frame,
+                [task.rles[k] for k in prev],
+                [task.rles[k] for k in curr],
+                task.features[prev] if appearance else None,
+                task.features[curr] if appearance else None,
+                task.classes[prev],
+                task.classes[curr],
+                params,
+            )
+        out.append(w_short)
+        prev_frame = curr_frame
+    return out
+
+
+def _pairs_tasks(
+    frames: FrameSource | None,
+    detections: Detections,
+    features: np.ndarray | None,
+    params: ShortTermParams,
+    rows_by_frame: list[np.ndarray],
+    size: int,
+) -> Iterator[_PairsTask]:
+    for start in range(1, len(rows_by_frame), size):
+        stop = min(len(rows_by_frame), start + size)
+        frame_rows = rows_by_frame[start - 1 : stop]
+        rows = np.concatenate(frame_rows)
+        bounds = np.cumsum([0] + [len(r) for r in frame_rows])
+        yield _PairsTask(
+            start=start,
+            stop=stop,
+            rows=[np.arange(bounds[i], bounds[i + 1]) for i in range(len(frame_rows))],
+            rles=[detections.rles[k] for k in rows],
+            classes=detections.classes[rows],
+            features=features[rows] if params.use_appearance else None,
+            frames=frames if params.use_flow else None,
+            params=params,
+        )
+
+
 def _costs_of_adjacent_frames(
-    frames: Iterable[tuple[int, np.ndarray]] | None,
+    frames: Frames | None,
     detections: Detections,
     features: np.ndarray | None,
     params: ShortTermParams,
     *,
     desc: str,
     costs: bool = True,
+    pool: WorkerPool | None = None,
 ):
     """The frame loop of the short-term tracker: yields ``(prev, curr, w_short)`` for t = 0, 1, ...
     where ``prev`` and ``curr`` are the detection rows of frames t-1 and t and ``w_short`` is
     ``W_short`` (Eq. (1)-(2)) between the masks of t-1, warped to t with the flow of (frame t,
     frame t-1), and those of t; None where either frame has no mask, or for every frame when
-    ``costs`` is False. Two frames are held in memory at a time."""
+    ``costs`` is False. Two frames are held in memory at a time.
+
+    With a parallel ``pool`` (and, for the flow, a frame source), the pairs are cut into runs of
+    consecutive frames that the workers compute ahead of the caller, which consumes them in
+    order; every ``w_short`` is the one the serial loop computes."""
     use_flow = params.use_flow and costs
     if use_flow and frames is None:
         raise ValueError("flow needs the frames")
@@ -189,60 +327,83 @@ def _costs_of_adjacent_frames(
             f"use_appearance needs a feature row per detection ({len(detections)}), got "
             f"{None if features is None else len(features)}"
         )
-    frame_iter = iter(frames) if use_flow else None
-    prev_frame = None
-    prev = np.zeros(0, np.int64)
     rows_by_frame = detections.rows_by_frame()
-    for t, curr in enumerate(
-        tqdm(rows_by_frame, desc=desc, unit="frame", disable=not params.progress)
-    ):
-        curr_frame = None
-        if frame_iter is not None:
-            t_read, curr_frame = next(frame_iter)
-            if t_read != t:
-                raise ValueError(f"the frames yielded frame {t_read} where {t} was expected")
-        w_short = None
-        if costs and len(prev) and len(curr):
-            prev_rles = [detections.rles[k] for k in prev]
-            if use_flow:
-                flow = compute_flow(
-                    curr_frame, prev_frame, method=params.flow_method, **dict(params.flow_kwargs)
+    bar = tqdm(total=len(rows_by_frame), desc=desc, unit="frame", disable=not params.progress)
+    with bar:
+        if pool is not None and pool.parallel and costs and len(rows_by_frame) > 1:
+            if not use_flow or hasattr(frames, "iter_frames"):
+                yield from _parallel_costs(
+                    frames, detections, features, params, rows_by_frame, pool, bar
                 )
-                prev_rles = warp_masks(prev_rles, flow)
-            w_short = short_term_cost(
-                prev_rles,
-                [detections.rles[k] for k in curr],
-                features[prev] if params.use_appearance else None,
-                features[curr] if params.use_appearance else None,
-                theta_short=params.theta_short,
-                class_prev=detections.classes[prev],
-                class_curr=detections.classes[curr],
-                use_appearance=params.use_appearance,
-                min_iou=params.min_iou,
-            )
-        yield prev, curr, w_short
-        prev, prev_frame = curr, curr_frame
+                return
+            log.debug("%s: frames given as an iterator, not a frame source: serial", desc)
+        frame_iter = _frame_iterator(frames) if use_flow else None
+        prev_frame = None
+        prev = np.zeros(0, np.int64)
+        for t, curr in enumerate(rows_by_frame):
+            curr_frame = _next_frame(frame_iter, t) if frame_iter is not None else None
+            w_short = None
+            if costs and len(prev) and len(curr):
+                w_short = _pair_cost(
+                    prev_frame,
+                    curr_frame,
+                    [detections.rles[k] for k in prev],
+                    [detections.rles[k] for k in curr],
+                    features[prev] if params.use_appearance else None,
+                    features[curr] if params.use_appearance else None,
+                    detections.classes[prev],
+                    detections.classes[curr],
+                    params,
+                )
+            bar.update()
+            yield prev, curr, w_short
+            prev, prev_frame = curr, curr_frame
+
+
+def _parallel_costs(frames, detections, features, params, rows_by_frame, pool, bar):
+    """``_costs_of_adjacent_frames``'s yields, the pairs computed by ``pool``'s workers."""
+    num_pairs = len(rows_by_frame) - 1
+    size = max(1, min(_MAX_PAIRS_PER_TASK, -(-num_pairs // (4 * pool.workers))))
+    tasks = _pairs_tasks(frames, detections, features, params, rows_by_frame, size)
+    bar.update()
+    yield np.zeros(0, np.int64), rows_by_frame[0], None
+    t = 1
+    for w_of_pairs in pool.map_ordered(_costs_of_pairs, tasks):
+        for w_short in w_of_pairs:
+            bar.update()
+            yield rows_by_frame[t - 1], rows_by_frame[t], w_short
+            t += 1
 
 
 def track_short(
     detections: Detections,
     features: np.ndarray | None,
     params: ShortTermParams,
-    frames: Iterable[tuple[int, np.ndarray]] | None = None,
+    frames: Frames | None = None,
+    *,
+    pool: WorkerPool | None = None,
 ) -> np.ndarray:
     """Short-term tracking of one sequence: link the masks of every pair of adjacent frames.
 
     For each t > 0: flow from frame t to t-1 (``compute_flow(frame_t, frame_t-1)``), warp the
     masks of t-1 to t, ``W_short`` by Eq. (1)-(2) (``short_term_cost``), linear assignment
     (``associate``); a mask of t linked to one of t-1 continues its tracklet, any other starts a
-    new one. Two frames are held in memory at a time.
+    new one. Two frames are held in memory at a time (per worker).
+
+    The flow, the warping and ``W_short`` of a pair depend only on its two frames: with a
+    parallel ``pool`` the workers compute them for runs of consecutive pairs ahead of the
+    assignment, which stays here, in frame order; the tracklets are the same for any number of
+    workers.
 
     Args:
         detections: the sequence's detections; row k is detection k.
         features: ``(N, D)`` appearance features, row k of detection k (None without appearance).
         params: how ``W_short`` is built.
-        frames: ``(t, frame (H, W, 3) BGR)`` for t = 0, 1, ... in order (as
-            ``Video.iter_frames()`` yields); needed only with flow.
+        frames: a frame source (a ``Video``: ``iter_frames(start, stop)``), or ``(t, frame
+            (H, W, 3) BGR)`` for t = 0, 1, ... in order (as ``Video.iter_frames()`` yields);
+            needed only with flow. Workers read their own frames from a source; frames given
+            as an iterator are read and used here (serially).
+        pool: worker processes for the flow, warping and ``W_short`` (None: this process).
 
     Returns:
         ``tracklet_of_detection``: ``(N,)`` int64; tracklet ids are 0, 1, 2, ... in order of first
@@ -251,7 +412,7 @@ def track_short(
     tracklet_of_detection = np.full(len(detections), -1, np.int64)
     next_tracklet = 0
     for prev, curr, w_short in _costs_of_adjacent_frames(
-        frames, detections, features, params, desc="short-term tracking"
+        frames, detections, features, params, desc="short-term tracking", pool=pool
     ):
         links = {} if w_short is None else {j: i for i, j in associate(w_short)}
         for j, k in enumerate(curr):
@@ -268,9 +429,10 @@ def track_from_seeds(
     features: np.ndarray | None,
     seed_of_detection: np.ndarray,
     params: ShortTermParams,
-    frames: Iterable[tuple[int, np.ndarray]] | None = None,
+    frames: Frames | None = None,
     *,
     split: bool = True,
+    pool: WorkerPool | None = None,
 ) -> np.ndarray:
     """Short tracklets grown from seeds: another tracker's track ids (refine mode, ``keep_ids``).
 
@@ -285,7 +447,7 @@ def track_from_seeds(
     Args:
         seed_of_detection: ``(N,)`` seed (input track) id of each detection.
         split: cut seeds where Eq. (1)-(2) forbid the link; False keeps every seed whole.
-        Other arguments: as ``track_short``.
+        Other arguments (``pool`` included): as ``track_short``.
 
     Returns:
         ``tracklet_of_detection`` as ``track_short`` returns it.
@@ -301,7 +463,7 @@ def track_from_seeds(
         return int(detections.classes[k]), int(seed_of_detection[k])
 
     for prev, curr, w_short in _costs_of_adjacent_frames(
-        frames, detections, features, params, desc="seeded tracklets", costs=split
+        frames, detections, features, params, desc="seeded tracklets", costs=split, pool=pool
     ):
         cut: set[int] = set()  # positions j in curr whose seed link to t-1 is forbidden
         if w_short is not None:

@@ -8,8 +8,11 @@ import pytest
 from remots import masks
 from remots.io.detections import Detections
 from remots.io.instances import CAR, PEDESTRIAN, Instance
+from remots.io.layouts import load_motschallenge_sequence, write_seqinfo
+from remots.parallel import WorkerPool
 from remots.tracking.short_term import (
     ShortTermParams,
+    _costs_of_adjacent_frames,
     associate,
     short_term_cost,
     track_from_seeds,
@@ -274,3 +277,83 @@ def test_seeds_are_cut_where_eq1_or_eq2_forbid_the_link_and_kept_across_gaps():
     # IoU only (no appearance): frame 3's seed-6 link is allowed again
     iou_only = track_from_seeds(dets, None, seeds, ShortTermParams(use_appearance=False, **NO_FLOW))
     assert iou_only.tolist() == [0, 1, 0, 2, 1, 3, 1, 4]
+
+
+# ------------------------------------------------------------------------- worker processes
+
+
+def _written_video(tmp_path, frames):
+    """The frames as a MOTSChallenge sequence on disk: a frame source workers can read."""
+    seq_dir = tmp_path / "seq"
+    (seq_dir / "img1").mkdir(parents=True)
+    for t, img in enumerate(frames):
+        cv2.imwrite(str(seq_dir / "img1" / f"{t + 1:06d}.png"), img)
+    h, w = frames[0].shape[:2]
+    write_seqinfo(seq_dir, name="seq", num_frames=len(frames), width=w, height=h, ext=".png")
+    return load_motschallenge_sequence(seq_dir, with_gt=False)
+
+
+def _crowd(tmp_path, num_frames=23):
+    """A panning camera over five moving objects, some frames without masks (chunk edges and
+    pairs with no cost), a car among the pedestrians; random 2048-d features."""
+    objects = [
+        (150, 120, 22, (2, 0)),
+        (200, 80, 40, (0, 1)),
+        (260, 150, 30, (-2, 1)),
+        (120, 60, 26, (1, 1)),
+        (300, 90, 24, (-1, 0)),
+    ]
+    frames, object_masks = _panning_camera(
+        objects, pan_step=(-6, -1), num_frames=num_frames, shape=(160, 240)
+    )
+    empty = {4, 5, 11}
+    masks_by_frame = [
+        [] if t in empty else [m for m in ms if m.any()] for t, ms in enumerate(object_masks)
+    ]
+    classes = [[CAR if k == 2 else PEDESTRIAN for k in range(len(ms))] for ms in masks_by_frame]
+    dets = _dets(masks_by_frame, classes)
+    rng = np.random.default_rng(3)
+    identity = rng.normal(size=(len(objects), 2048))
+    features = np.concatenate(
+        [identity[: len(ms)] + 0.3 * rng.normal(size=(len(ms), 2048)) for ms in masks_by_frame]
+    ).astype(np.float32)
+    return _written_video(tmp_path, frames), dets, features
+
+
+@pytest.mark.parametrize("use_appearance", [True, False])
+def test_workers_compute_the_serial_costs_and_tracklets_byte_for_byte(tmp_path, use_appearance):
+    video, dets, features = _crowd(tmp_path)
+    params = ShortTermParams(
+        theta_short={PEDESTRIAN: 0.2, CAR: None},
+        use_appearance=use_appearance,
+        flow_kwargs={"downscale": 0.5},
+    )
+
+    def costs(pool):
+        return [
+            (prev.tolist(), curr.tolist(), None if w is None else w.tobytes())
+            for prev, curr, w in _costs_of_adjacent_frames(
+                video, dets, features, params, desc="test", pool=pool
+            )
+        ]
+
+    serial = costs(None)
+    assert len(serial) == video.num_frames
+    assert sum(w is None for _, _, w in serial) == 6  # frame 0, the 5 pairs touching 4, 5, 11
+    tracklets = track_short(dets, features, params, video)
+    seeds = np.arange(len(dets)) % 3
+    seeded = track_from_seeds(dets, features, seeds, params, video)
+    for workers in (2, 3):
+        with WorkerPool(workers) as pool:
+            assert costs(pool) == serial
+            assert track_short(dets, features, params, video, pool=pool).tolist() == (
+                tracklets.tolist()
+            )
+            got = track_from_seeds(dets, features, seeds, params, video, pool=pool)
+            assert got.tolist() == seeded.tolist()
+            # frames given as an iterator are used here, serially: the same tracklets
+            frames = video.iter_frames()
+            assert track_short(dets, features, params, frames, pool=pool).tolist() == (
+                tracklets.tolist()
+            )
+    assert tracklets.max() + 1 < len(dets)  # the tracker did link masks

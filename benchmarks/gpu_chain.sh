@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench_chain.py on a lent GPU machine, with the paper's encoder (SE-ResNeXt50 at 256x128, from
+# random weights: the machine has no network), in at most 8 minutes.
+#
+# 1. Here, with network, once (wheels of what the GPU machine's image lacks, into .whl/, which
+#    .git/info/exclude keeps out of git):
+#        bash benchmarks/gpu_chain.sh --fetch-wheels
+# 2. On the machine (the device tool), from the repository root:
+#        run(command="bash benchmarks/gpu_chain.sh", carry=[".whl"], timeout_s=540)
+#    What comes back in $OUT: bench_chain_gpu.md (the table), bench_chain_gpu.log, tests.log.
+#
+# The run: the CUDA embedding tests (pinned buffers, side-stream copies) against the CPU's
+# features, then the whole chain on 2,864 frames at 1920x1080 (MOTS20's 2,862: 16 synthetic
+# videos of 179 frames, which 16 cores generate in about 30 s; the 4 MOTS20-long videos would take
+# 2 minutes), 300 steps a training phase (the paper's recipe has 8,000: the table gives img/s),
+# the overlays of the first 40 frames a sequence, and the embedding against the forward pass
+# alone. BENCH_ARGS adds to or overrides bench_chain.py's arguments.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--fetch-wheels" ]; then
+    grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+    mkdir -p .whl
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d .whl \
+        hydra-core==1.3.8 omegaconf==2.3.0 pycocotools==2.0.11 trackeval==1.3.0
+    python3 -m pip wheel --no-deps -w .whl antlr4-python3-runtime==4.9.3  # an sdist on PyPI
+    ls -la .whl
+    exit 0
+fi
+
+OUT=${OUT:-/tmp/gpu_chain_out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+export PYTHONPATH=/tmp/site:$PWD WANDB_MODE=disabled PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/tests.log"
+nproc | tee -a "$OUT/tests.log"
+
+timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/models/test_embedding_cuda.py \
+    2>&1 | tail -5 | tee -a "$OUT/tests.log" || true
+
+# shellcheck disable=SC2086
+timeout 400 python3 benchmarks/bench_chain.py --out /tmp/bench_chain --sequences 16 \
+    --train-frames 200 --model reid_seresnext50 --trainer gpu --steps 300 --embed-check \
+    --embed-crops 8192 --markdown "$OUT/bench_chain_gpu.md" ${BENCH_ARGS:-} \
+    model.net.pretrained=false report.overlays.max_frames=40 \
+    2>&1 | tee "$OUT/bench_chain_gpu.log"
