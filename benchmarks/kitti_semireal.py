@@ -971,7 +971,8 @@ def run_chain(overrides: list[str], log_path: Path) -> tuple[float, float]:
 
 def theta_short_of(run_dir: Path, sequences) -> list[dict]:
     """theta_short per sequence and class from ``tracklets_short/<seq>.json``: the estimate
-    (mean + 3 std of the intra-frame similarities) and the value used (None: no gate)."""
+    (``tracker.theta_short_statistic`` of the intra-frame similarities; None with fewer than two
+    pairs) and the value used (None: no gate)."""
     rows = []
     for seq in sequences:
         path = run_dir / "tracklets_short" / f"{seq}.json"
@@ -979,8 +980,14 @@ def theta_short_of(run_dir: Path, sequences) -> list[dict]:
             continue
         meta = json.loads(path.read_text())
         used = meta.get("theta_short") or {}
+        estimates = meta.get("theta_short_estimate")  # the stage's own statistic
         for cls, stats in (meta.get("intra_frame_similarity") or {}).items():
-            estimate = stats["mean"] + 3.0 * stats["std"] if stats.get("mean") is not None else None
+            if estimates is not None:
+                estimate = estimates.get(cls)
+            elif stats.get("num_pairs", 0) >= 2:
+                estimate = stats["mean"] + 3.0 * stats["std"]
+            else:
+                estimate = None
             rows.append(
                 {
                     "sequence": seq,

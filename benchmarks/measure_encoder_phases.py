@@ -14,8 +14,14 @@ tracklets_short/<seq>.json. Otherwise STAND-INS, labelled as such in the output:
     10 frames. The integrator reruns this with the real short-term tracker's tracklets.
 
 Usage (hydra overrides after the options):
-    python benchmarks/measure_encoder_phases.py [--toy] [--run-dir DIR] [override ...]
+    python benchmarks/measure_encoder_phases.py [--toy] [--run-dir DIR] [--trained] [override ...]
 --toy writes a small synthetic dataset into the run folder instead of the configured data.
+--trained measures a finished chain's encoders (its checkpoints) instead of training them; the
+overrides must then be the chain's, e.g. for a run of benchmarks/kitti_semireal.py::
+
+    python benchmarks/measure_encoder_phases.py --trained --run-dir <out>/runs/remots \
+        data=kitti_mots data.root=<root> data.train_split=train data.target_split=val \
+        detector=precomputed
 """
 
 from __future__ import annotations
@@ -93,6 +99,12 @@ def main() -> None:
     parser.add_argument("--run-dir", default="outputs/measure_encoder_phases")
     parser.add_argument("--drop", type=float, default=0.1, help="stand-in detections dropped")
     parser.add_argument("--eval-triplets", type=int, default=2000)
+    parser.add_argument(
+        "--trained",
+        action="store_true",
+        help="measure the encoders a finished chain left in --run-dir (checkpoints/intra.ckpt, "
+        "inter.ckpt) instead of training them here",
+    )
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
@@ -157,12 +169,16 @@ def main() -> None:
             purity.append(counts.max() / counts.sum())
 
     timings = {}
-    t0 = time.perf_counter()
-    train.intra(cfg, run)
-    timings["intra"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    train.inter(cfg_inter, run)
-    timings["inter"] = time.perf_counter() - t0
+    trained = args.trained and all(run.checkpoint(p).is_file() for p in ("intra", "inter"))
+    if args.trained and not trained:
+        raise SystemExit(f"--trained: {run_dir}/checkpoints/{{intra,inter}}.ckpt are missing")
+    if not trained:
+        t0 = time.perf_counter()
+        train.intra(cfg, run)
+        timings["intra"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        train.inter(cfg_inter, run)
+        timings["inter"] = time.perf_counter() - t0
 
     rows = []
     for phase in ("untrained", "intra", "inter"):
@@ -194,7 +210,10 @@ def main() -> None:
     )
     print(f"stand-ins: {'; '.join(stand_ins) if stand_ins else 'none (real stage outputs)'}")
     print(f"short-tracklet purity (share of the majority identity): {np.mean(purity):.3f}")
-    print(f"training time: intra {timings['intra']:.0f} s, inter {timings['inter']:.0f} s")
+    if timings:
+        print(f"training time: intra {timings['intra']:.0f} s, inter {timings['inter']:.0f} s")
+    else:
+        print(f"encoders: the run folder's checkpoints ({run_dir / 'checkpoints'})")
     print(f"{'encoder':<10} {'triplet acc':>11} {'rank-1':>8} {'mAP':>8} {'queries':>8}")
     for r in rows:
         print(

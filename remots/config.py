@@ -25,7 +25,11 @@ from remots.errors import ConfigError
 from remots.eval.result import METRIC_NAMES
 from remots.synthetic import SyntheticParams
 from remots.tracking.flow import DIS_PRESETS, FLOW_METHODS
-from remots.tracking.thresholds import THETA_MERGE_METHODS, THETA_SHORT_STATISTICS
+from remots.tracking.thresholds import (
+    THETA_MERGE_METHODS,
+    THETA_SHORT_PAIRS,
+    THETA_SHORT_STATISTICS,
+)
 
 # The encoder phases whose features a stage may use: the configured backbone as built, after
 # intra-frame training, after inter-short-tracklet training.
@@ -205,6 +209,7 @@ class TrackerConfig:
     theta_short: Any = None
     num_std: float = 3.0
     theta_short_statistic: str = "normal"
+    theta_short_pairs: str = "class"
     theta_short_fallback: float | None = None
     use_appearance: bool = True
     estimate_theta_short: bool = True
@@ -251,6 +256,12 @@ class TrackerConfig:
             "tracker.theta_short_statistic",
             self.theta_short_statistic,
             f"one of {THETA_SHORT_STATISTICS}",
+        )
+        _require(
+            self.theta_short_pairs in THETA_SHORT_PAIRS,
+            "tracker.theta_short_pairs",
+            self.theta_short_pairs,
+            f"one of {THETA_SHORT_PAIRS}",
         )
         _require(
             self.theta_short_fallback is None or _number_in(self.theta_short_fallback, 0, 1),

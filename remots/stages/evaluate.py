@@ -12,6 +12,7 @@ Target videos without ground truth: the stage says so in one line and writes not
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def evaluate(cfg: DictConfig, run: RunFolder) -> float | None:
                 missing=options.missing,
                 pool=pool,
             )
-        rows = []
+        rows, thetas = [], []
     else:
         videos = target_videos(cfg, with_gt=True)
         if options.sequences:
@@ -80,13 +81,18 @@ def evaluate(cfg: DictConfig, run: RunFolder) -> float | None:
             )  # fmt: skip
         result = results["results"]
         rows = variant_rows(results, classes)
+        thetas = theta_short_rows(run, videos, [int(c) for c in cfg.data.classes])
     result.save(run.metrics_json(), run.metrics_csv())
     log.info("metrics of %s against the ground truth:\n%s", options.results_dir, result.table())
     objective = float(result.combined[classes[0]][options.objective])
     if rows:
         table = format_table(rows)
+        if thetas:
+            table += "\n" + theta_short_line(thetas)
         atomic_write_text(run.summary_md(), table + "\n")
-        atomic_write_json(run.summary_json(), {"rows": rows, "objective": objective})
+        atomic_write_json(
+            run.summary_json(), {"rows": rows, "objective": objective, "theta_short": thetas}
+        )
         log.info("results on the target videos (percent; gain over the row above):\n%s", table)
     wandb_log.evaluation(cfg, run, result, rows)
     return objective
@@ -128,6 +134,69 @@ def variant_rows(results: dict[str, EvalResult], classes) -> list[dict]:
                 {"variant": label, "class": cls, **{m: float(combined[m]) for m in TABLE_METRICS}}
             )
     return rows
+
+
+def theta_short_rows(run: RunFolder, videos: list[Video], class_ids: list[int]) -> list[dict]:
+    """theta_short of every target sequence and tracked class from ``tracklets_short/<seq>.json``:
+    ``{sequence, class, pairs, estimate, used}``; ``estimate`` None where the class has fewer
+    than two intra-frame pairs (no estimate), ``pairs`` 0 and both None where it has no
+    detection. Empty when the short stage left no record (or ran without features)."""
+    out = []
+    for video in videos:
+        path = run.short_meta(video.name)
+        if not path.is_file():
+            continue
+        meta = json.loads(path.read_text())
+        stats = meta.get("intra_frame_similarity") or {}
+        if not stats:
+            continue
+        estimates = meta.get("theta_short_estimate") or {}
+        used = meta.get("theta_short") or {}
+        for class_id in class_ids:
+            if class_id == IGNORE:
+                continue
+            key = str(class_id)
+            out.append(
+                {
+                    "sequence": video.name,
+                    "class": CLASS_NAMES.get(class_id, key),
+                    "pairs": int(stats.get(key, {}).get("num_pairs", 0)),
+                    "estimate": estimates.get(key),
+                    "used": used.get(key),
+                    "detections": key in stats,
+                    "appearance": bool(meta.get("use_appearance", True)),
+                }
+            )
+    return out
+
+
+def theta_short_line(thetas: list[dict]) -> str:
+    """The line under the results table: the sequence-classes whose theta_short estimate is >= 1
+    or missing (Eq. 2 has no estimate to gate with there), or that every one is below 1."""
+
+    def why(t: dict) -> str:
+        if t["estimate"] is not None:
+            return f"{t['estimate']:.3f}"
+        if not t["detections"]:
+            return "missing (no detection)"
+        return f"missing ({t['pairs']} intra-frame pairs)"
+
+    unusable = [
+        f"{t['sequence']}/{t['class']} {why(t)}"
+        for t in thetas
+        if t["estimate"] is None or t["estimate"] >= 1.0
+    ]
+    note = "" if any(t["appearance"] for t in thetas) else " (not used: flow-warped IoU links)"
+    if not unusable:
+        values = [t["estimate"] for t in thetas]
+        return (
+            f"theta_short{note}: estimated below 1 on every sequence-class "
+            f"({min(values):.3f}-{max(values):.3f})"
+        )
+    return (
+        f"theta_short{note}: estimate >= 1 or missing (no appearance gate, Eq. 2) on "
+        + ", ".join(unusable)
+    )
 
 
 def format_table(rows: list[dict]) -> str:

@@ -17,16 +17,21 @@ from remots.io.layouts import Video
 from remots.io.mots import read_mots_txt
 from remots.io.run_folder import RunFolder
 from remots.stages import wandb_log
+from remots.stages.evaluate import theta_short_line, theta_short_rows
 from remots.stages.videos import target_videos
 
 log = logging.getLogger(__name__)
 
 
 def report(cfg: DictConfig, run: RunFolder) -> float | None:
-    """Overlays, the sweep row and W&B; returns the sweep objective (None without GT)."""
+    """Overlays, the sweep row and W&B; returns the sweep objective (None without GT). Says
+    which sequence-classes had no theta_short estimate below 1 (with or without GT)."""
     summary = read_summary(run)
     if summary is not None:
         log.info("results table: %s", run.summary_md())
+    thetas = theta_short_rows(run, target_videos(cfg), [int(c) for c in cfg.data.classes])
+    if thetas:
+        log.info("%s", theta_short_line(thetas))
     overlays = typed(cfg.report).overlays
     if overlays.enabled:
         _overlays(run, target_videos(cfg), overlays)

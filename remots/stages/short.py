@@ -6,7 +6,8 @@ write
 
 - ``tracklets_short/<seq>.txt``: the short tracklets, MOTS txt (valid for TrackEval);
 - ``tracklets_short/<seq>.json``: ``tracklet_of_detection`` (row k = detection k, -1 for none),
-  ``theta_short`` per class, ``num_tracklets``, ``obj_id_of_tracklet`` and the statistics used;
+  ``theta_short`` per class (as used) and ``theta_short_estimate`` (from the data, None without
+  two intra-frame pairs), ``num_tracklets``, ``obj_id_of_tracklet`` and the statistics used;
 - ``baseline/<seq>.txt``: the IoU-only baseline tracks;
 - ``plots/theta_short_<seq>.png``: the histogram of Fig. 4.
 
@@ -33,7 +34,7 @@ from remots.io.run_folder import RunFolder
 from remots.parallel import WorkerPool
 from remots.stages.embed import read_features
 from remots.tracking.short_term import ShortTermParams, track_from_seeds, track_short
-from remots.tracking.thresholds import theta_short_per_class
+from remots.tracking.thresholds import estimate_theta_short, theta_short_per_class
 from remots.tracking.tracks import results_from_tracks
 from remots.viz.thresholds import plot_theta_short
 
@@ -58,11 +59,14 @@ def _short(cfg: DictConfig, run: RunFolder, videos: list[Video], pool: WorkerPoo
             phase = tracker.features_phase
             features = read_features(cfg, run, video, phase, len(detections), "embed_short")
             features = features[tracked]
-        thetas, sims_of = _theta_short(tracker, sub, features, video)
+        thetas, estimates, sims_of = _theta_short(tracker, sub, features, video)
         if sims_of:
+            names = {c: CLASS_NAMES.get(c, str(c)) for c in sims_of}
+            if tracker.theta_short_pairs == "frame":  # one histogram, read for every class
+                names = {c: "+".join(names.values()) for c in list(sims_of)[:1]}
             plot_theta_short(
-                {CLASS_NAMES.get(c, str(c)): s for c, s in sims_of.items()},
-                {CLASS_NAMES.get(c, str(c)): thetas[c] for c in sims_of},
+                {names[c]: sims_of[c] for c in names},
+                {names[c]: thetas[c] for c in names},
                 run.plots() / f"theta_short_{video.name}.png",
                 title=f"{video.name}: intra-frame cosine similarity"
                 + (
@@ -107,6 +111,7 @@ def _short(cfg: DictConfig, run: RunFolder, videos: list[Video], pool: WorkerPoo
             "tracklet_of_detection": tracklet_of_detection.tolist(),
             "obj_id_of_tracklet": [obj_id_of_tracklet[k] for k in sorted(obj_id_of_tracklet)],
             "theta_short": {str(c): t for c, t in thetas.items()},
+            "theta_short_estimate": {str(c): t for c, t in estimates.items()},
             "intra_frame_similarity": {str(c): _summary(s) for c, s in sims_of.items()},
             "flow": {"method": flow.method, **flow.kwargs()},
             "seeds": None if seeds is None else tracker.seeds,
@@ -137,11 +142,13 @@ def _frames(video: Video, params: ShortTermParams) -> Video | None:
 
 def _theta_short(
     tracker: TrackerConfig, detections: Detections, features: np.ndarray | None, video: Video
-) -> tuple[dict, dict]:
-    """theta_short per class (Fig. 4) and the intra-frame similarities, plotted; estimated and
-    plotted even where Eq. (2) is off, to show why."""
+) -> tuple[dict, dict, dict]:
+    """theta_short per class (Fig. 4) as used, its estimate from the data (None: fewer than two
+    intra-frame pairs; the eval stage's table names the sequence-classes without an estimate
+    below 1) and the intra-frame similarities, plotted; estimated and plotted even where Eq. (2)
+    is off, to show why."""
     if features is None:
-        return {}, {}
+        return {}, {}, {}
     thetas, sims_of = theta_short_per_class(
         features,
         detections.frames,
@@ -150,6 +157,7 @@ def _theta_short(
         num_std=tracker.num_std,
         fallback=tracker.theta_short_fallback,
         statistic=tracker.theta_short_statistic,
+        pairs=tracker.theta_short_pairs,
     )
     unused = "" if tracker.use_appearance else ", not used (tracker.use_appearance=false)"
     for class_id, theta in thetas.items():
@@ -161,7 +169,13 @@ def _theta_short(
             len(sims_of[class_id]),
             unused,
         )
-    return thetas, sims_of
+    estimates = {
+        c: estimate_theta_short(s, num_std=tracker.num_std, statistic=tracker.theta_short_statistic)
+        if len(s) >= 2
+        else None
+        for c, s in sims_of.items()
+    }
+    return thetas, estimates, sims_of
 
 
 def _baseline(

@@ -87,6 +87,9 @@ def estimate_theta_short(sims, *, num_std=3.0, statistic="normal"):
     raise ValueError(f"statistic must be one of {THETA_SHORT_STATISTICS}, not {statistic!r}")
 
 
+THETA_SHORT_PAIRS = ("class", "frame")
+
+
 def theta_short_per_class(
     features: np.ndarray,
     frames: np.ndarray,
@@ -96,8 +99,19 @@ def theta_short_per_class(
     num_std: float = 3.0,
     fallback: float | None = None,
     statistic: str = "normal",
+    pairs: str = "class",
 ) -> tuple[dict[int, float | None], dict[int, np.ndarray]]:
     """theta_short of each class present, and the intra-frame similarities it came from.
+
+    Which intra-frame pairs the statistic is read from (``pairs``):
+
+    - ``"class"``: pairs of masks of one class in one frame, one estimate per class (different
+      classes never link, so the pairs a class's gate must refuse are of that class);
+    - ``"frame"``: every pair of masks of one frame, whichever their classes, one estimate for
+      every class: the paper's Fig. 4 ("intra-frame masks", MOTS20 has one class). A class with
+      few masks per frame (pedestrians among cars: tens of pairs in a sequence, where mean +
+      3 std is mostly sampling noise) is gated by the sequence's whole different-object
+      distribution instead of being left without an estimate.
 
     Args:
         features: ``(N, D)`` appearance features, row k of detection k.
@@ -108,16 +122,25 @@ def theta_short_per_class(
             not below 1 (mean + num_std * std >= 1: the encoder does not separate different
             objects, so Eq. (2) would refuse every link and every mask would become its own
             tracklet); None is no appearance gate. Either case is logged as a warning.
+        pairs: ``"class"`` or ``"frame"``, see above.
 
     Returns:
-        ``{class_id: theta or None}`` and ``{class_id: similarities}``.
+        ``{class_id: theta or None}`` and ``{class_id: similarities}`` (the pairs each class's
+        estimate is read from: with ``pairs="frame"`` the same array for every class).
     """
+    if pairs not in THETA_SHORT_PAIRS:
+        raise ValueError(f"pairs must be one of {THETA_SHORT_PAIRS}, not {pairs!r}")
+    features = np.asarray(features)
     frames, classes = np.asarray(frames), np.asarray(classes)
     thetas: dict[int, float | None] = {}
     sims_of: dict[int, np.ndarray] = {}
+    all_pairs = intra_frame_similarities(features, frames) if pairs == "frame" else None
     for class_id in np.unique(classes).tolist():
-        rows = classes == class_id
-        sims = intra_frame_similarities(np.asarray(features)[rows], frames[rows])
+        if all_pairs is None:
+            rows = classes == class_id
+            sims = intra_frame_similarities(features[rows], frames[rows])
+        else:
+            sims = all_pairs
         sims_of[class_id] = sims
         if override is not None:
             value = override.get(class_id) if isinstance(override, Mapping) else override

@@ -140,3 +140,49 @@ def test_stage_reads_gt_from_the_configured_data(run_dir, kitti_root):
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["benchmark"] == "kitti_mots"
     assert saved["combined"] == expected.combined
+
+
+def test_results_table_names_sequence_classes_without_a_theta_short_below_one(tmp_path):
+    """The line under the results table: a sequence-class whose theta_short estimate is >= 1, or
+    that has no estimate (fewer than two intra-frame pairs, or no detection), is named; one
+    estimated below 1 is not."""
+    from types import SimpleNamespace
+
+    from remots.io.atomic import atomic_write_json
+    from remots.stages.evaluate import theta_short_line, theta_short_rows
+
+    run = RunFolder(tmp_path)
+    pairs = {"1": {"num_pairs": 40, "mean": 0.3, "std": 0.1}, "2": {"num_pairs": 1}}
+    atomic_write_json(
+        run.short_meta("A"),
+        {
+            "intra_frame_similarity": pairs,
+            "theta_short": {"1": 0.6, "2": None},
+            "theta_short_estimate": {"1": 0.6, "2": None},
+            "use_appearance": True,
+        },
+    )
+    atomic_write_json(
+        run.short_meta("B"),
+        {
+            "intra_frame_similarity": {"1": {"num_pairs": 9, "mean": 0.9, "std": 0.05}},
+            "theta_short": {"1": None},
+            "theta_short_estimate": {"1": 1.05},
+            "use_appearance": True,
+        },
+    )
+    videos = [SimpleNamespace(name="A"), SimpleNamespace(name="B")]
+    rows = theta_short_rows(run, videos, [1, 2])
+    assert [(r["sequence"], r["class"], r["estimate"]) for r in rows] == [
+        ("A", "car", 0.6),
+        ("A", "pedestrian", None),
+        ("B", "car", 1.05),
+        ("B", "pedestrian", None),
+    ]
+    line = theta_short_line(rows)
+    assert "A/pedestrian missing (1 intra-frame pairs)" in line
+    assert "B/car 1.050" in line
+    assert "B/pedestrian missing (no detection)" in line
+    assert "A/car" not in line
+    below = theta_short_line([r for r in rows if r["sequence"] == "A" and r["class"] == "car"])
+    assert below.startswith("theta_short: estimated below 1 on every sequence-class")

@@ -96,6 +96,7 @@ def test_stage_writes_tracklets_record_baseline_and_plot(tmp_path):
     # one intra-frame pair per frame, all with the same similarity: theta = that similarity
     assert meta["intra_frame_similarity"]["2"]["num_pairs"] == 4
     assert set(meta["theta_short"]) == {"2"}
+    assert meta["theta_short_estimate"] == meta["theta_short"]  # below 1: the estimate is used
     assert [(i.frame, i.obj_id) for i in tracks] == [(t, o) for t in range(4) for o in (2001, 2002)]
     baseline = read_mots_txt(run.baseline("seqA"), frame_base=1, num_frames=4)
     # the IoU-only baseline without flow loses the small object every frame: 4 + 1 tracks

@@ -92,3 +92,23 @@ def test_robust_theta_short_ignores_a_tail_of_same_object_pairs():
     )
     with pytest.raises(ValueError, match="statistic"):
         estimate_theta_short(different, statistic="trimmed")
+
+
+def test_pairs_of_the_whole_frame_give_every_class_one_estimate():
+    """pairs="class" reads each class's own intra-frame pairs; pairs="frame" every pair of a frame
+    whatever its classes (Fig. 4), the same estimate for each class. Hand-computed: frame 0 holds
+    a car (1, 0), a car (0, 1) and a pedestrian (1, 0); frame 1 a car (1, 0) and a pedestrian
+    (0, 1)."""
+    features = np.array([[1, 0], [0, 1], [1, 0], [1, 0], [0, 1]], dtype=np.float32)
+    frames = np.array([0, 0, 0, 1, 1])
+    classes = np.array([1, 1, 2, 1, 2])
+    _, by_class = theta_short_per_class(features, frames, classes, pairs="class")
+    assert sorted(by_class[1].tolist()) == [0.0]  # the two cars of frame 0
+    assert by_class[2].size == 0  # one pedestrian per frame: no pair
+    thetas, by_frame = theta_short_per_class(features, frames, classes, pairs="frame")
+    assert sorted(by_frame[1].tolist()) == [0.0, 0.0, 0.0, 1.0]  # 3 pairs in frame 0, 1 in 1
+    assert by_frame[2] is by_frame[1]
+    assert estimate_theta_short(by_frame[1]) == pytest.approx(0.25 + 3 * np.std([0, 0, 0, 1]))
+    assert thetas[1] is thetas[2] is None  # that estimate is >= 1: no gate, for both classes
+    with pytest.raises(ValueError, match="pairs"):
+        theta_short_per_class(features, frames, classes, pairs="video")
