@@ -982,7 +982,9 @@ def _record_first(folder: Path, res: Result, run: Path) -> None:
 @case("faults", "ENOSPC in merge, then a rerun", expect="ok")
 def _enospc_merge(ws: Workspace, folder: Path) -> Result:
     run, args = ws.run_copy(folder)
-    first = ws.cli([*args, "force=[merge]"], folder, wrapper=ENOSPC_IN_MERGE)
+    # workers=1: the fault is patched into this process; sequences on worker processes fail the
+    # same way through the runner (tests/test_pipeline_faults.py)
+    first = ws.cli([*args, "force=[merge]", "workers=1"], folder, wrapper=ENOSPC_IN_MERGE)
     _record_first(folder, first, run)
     return ws.cli(args, folder)
 
@@ -1041,13 +1043,27 @@ def _tmpfs_check(ws: Workspace):
     return check
 
 
-# where the run folder fills up: detect (8 kB), the crops of intra (100 kB), the final intra
-# checkpoint (200 MB: its resume checkpoint fits), inter's checkpoints (300 MB)
-for _size in (8, 100, 200_000, 300_000):
+def _tmpfs_size_kb(ws: Workspace, where: str) -> int:
+    """A tmpfs size that fills up at ``where``, from the finished base run's file sizes (the
+    encoder's checkpoint size depends on the model): during a phase its resume checkpoint and
+    the final one coexist for a moment, then the resume checkpoint is removed."""
+    if where in FILL_KB:
+        return FILL_KB[where]
+    run = ws.base_run()
+    ckpt = (run / "checkpoints" / "intra.ckpt").stat().st_size
+    crops = sum(f.stat().st_size for f in (run / "crops").rglob("*") if f.is_file())
+    checkpoints = {"the final intra checkpoint": 1.5, "inter's checkpoints": 2.5}[where]
+    return int((crops + checkpoints * ckpt) / 1024)
 
-    @case("faults", f"disk full ({_size} kB tmpfs), then a rerun", expect="ok", needs_mount=True)
-    def _tmpfs(ws: Workspace, folder: Path, size=_size) -> Result:
-        return ws.shell(_tmpfs_script(ws, folder, size), folder)
+
+# where the run folder fills up: detect, the crops of intra, the final intra checkpoint (its
+# resume checkpoint fits), inter's checkpoints
+FILL_KB = {"detect": 8, "the crops": 100}
+for _where in ("detect", "the crops", "the final intra checkpoint", "inter's checkpoints"):
+
+    @case("faults", f"disk full at {_where} (tmpfs), then a rerun", expect="ok", needs_mount=True)
+    def _tmpfs(ws: Workspace, folder: Path, where=_where) -> Result:
+        return ws.shell(_tmpfs_script(ws, folder, _tmpfs_size_kb(ws, where)), folder)
 
 
 def _read_only(folder_rel: str, hydra_dir: bool):

@@ -69,3 +69,28 @@ def test_one_and_several_workers_write_the_same_bytes(tmp_path, three_sequences)
             got, expected = manifest["stages"][stage], serial_manifest["stages"][stage]
             assert got["sequences"] == expected["sequences"]
             assert got["hash"] == expected["hash"]
+
+
+def test_a_sequence_failing_on_a_worker_is_not_recorded_and_a_rerun_completes(
+    tmp_path, three_sequences
+):
+    """One sequence's merge fails on its worker process (its results path is taken by a folder):
+    the stage fails, that sequence is not recorded and has none of its files, the others' are
+    recorded; with the obstacle gone a rerun writes the same bytes as an undisturbed run."""
+    serial, _ = _run(tmp_path, three_sequences, 1)
+    run_dir = tmp_path / "workers2"
+    blocker = run_dir / "results" / "SYN-TEST-02.txt"
+    blocker.mkdir(parents=True)
+    with pytest.raises(Exception):
+        _run(tmp_path, three_sequences, 2)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    recorded = manifest["stages"]["merge"]["sequences"]
+    assert "SYN-TEST-02" not in recorded
+    assert not (run_dir / "results" / "SYN-TEST-02.json").exists()
+    for name in recorded:
+        assert (run_dir / "results" / f"{name}.txt").is_file()
+    assert "merge" in manifest["pending"]
+    blocker.rmdir()
+    parallel, manifest = _run(tmp_path, three_sequences, 2)
+    assert parallel == serial
+    assert "merge" not in manifest["pending"]
