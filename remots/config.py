@@ -356,6 +356,7 @@ class ModelDataConfig:
     batch_size: int = 16
     ratio: list[int] = field(default_factory=lambda: [1, 1])
     steps_per_epoch: int = 40
+    target_epochs: float | None = None
     val_fraction: float = 0.2
     num_val_triplets: int = 64
     num_workers: int = 0
@@ -373,6 +374,12 @@ class ModelDataConfig:
         for key in ("batch_size", "steps_per_epoch"):
             value = getattr(self, key)
             _require(value >= 1, f"model.data.{key}", value, "an integer >= 1")
+        _require(
+            self.target_epochs is None or _number_in(self.target_epochs, 0, 10_000, lo_open=True),
+            "model.data.target_epochs",
+            self.target_epochs,
+            "null (trainer.max_steps) or a number of epochs over the target crops > 0",
+        )
         _require(
             self.sampling in ("triplets", "pk"),
             "model.data.sampling",

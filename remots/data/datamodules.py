@@ -28,6 +28,7 @@ from remots.data.samplers import (
     IntraFrameTripletSampler,
     MixedTripletBatchSampler,
     PKBatchSampler,
+    split_counts,
 )
 from remots.errors import InputError
 
@@ -293,6 +294,20 @@ class TripletDataModule(L.LightningDataModule):
         )
         self.num_identities = int(self.train_label.max() + 1) if len(self.train_label) else 0
         self.batch_sampler: MixedTripletBatchSampler | None = None
+
+    def target_views_per_step(self) -> int:
+        """Target-video crops one training step shows: ``pk``: its target objects x K views;
+        ``triplets``: 3 crops per target triplet."""
+        if self.sampling == "pk":
+            p_target = split_counts(self.batch_size // self.num_instances, self.ratio)[1]
+            return p_target * self.num_instances
+        return 3 * split_counts(self.batch_size, self.ratio)[1]
+
+    @property
+    def num_target_crops(self) -> int:
+        """Target-video crops the phase can train on (those with a label: every detection for
+        intra, the detections in a short tracklet for inter)."""
+        return int(np.count_nonzero(self.target_items.labels >= 0))
 
     def _samplers(self):
         """The training-set and target triplet samplers; a source that can form no triplet

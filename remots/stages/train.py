@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,8 +207,9 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     L.seed_everything(cfg.seed, workers=True)
     torch.use_deterministic_algorithms(True, warn_only=True)
     datamodule = _datamodule(cfg, run, phase)
-    module = _module(cfg, run, phase, datamodule.num_identities)
-    trainer = _trainer(cfg, run, phase)
+    steps = phase_steps(cfg, datamodule, phase)
+    module = _module(cfg, run, phase, datamodule.num_identities, steps)
+    trainer = _trainer(cfg, run, phase, steps)
     last = run.checkpoint(f"{phase}-last")
     ckpt_path = _resume_point(last) if cfg.stage.get("resume", True) else None
     if ckpt_path:
@@ -228,6 +230,30 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     log.info("encoder %s trained: %s", phase, final)
     acc = trainer.callback_metrics.get("val/triplet_acc")
     return None if acc is None else float(acc)
+
+
+def phase_steps(cfg: DictConfig, datamodule, phase: str) -> int | None:
+    """The phase's optimizer steps: None (``trainer.max_steps`` as configured) unless
+    ``model.data.target_epochs`` is set, then ``ceil(target_epochs * target crops / target crops
+    a step shows)``: a long video trains proportionally longer, a short one no longer than it
+    needs. Without target crops (no triplet from the target videos) ``trainer.max_steps``."""
+    epochs = cfg.model.data.get("target_epochs")
+    if epochs is None:
+        return None
+    crops, per_step = datamodule.num_target_crops, datamodule.target_views_per_step()
+    if crops == 0 or per_step == 0:
+        log.warning(
+            "%s: no target crops to count epochs over; training trainer.max_steps=%s steps",
+            phase,
+            cfg.trainer.max_steps,
+        )
+        return None
+    steps = max(1, math.ceil(float(epochs) * crops / per_step))
+    log.info(
+        "%s: %g epochs over %d target crops, %d a step: %d steps", phase, epochs, crops, per_step,
+        steps,
+    )  # fmt: skip
+    return steps
 
 
 def _datamodule(cfg: DictConfig, run: RunFolder, phase: str):
@@ -255,9 +281,12 @@ def _datamodule(cfg: DictConfig, run: RunFolder, phase: str):
     )
 
 
-def _module(cfg: DictConfig, run: RunFolder, phase: str, num_identities: int):
+def _module(
+    cfg: DictConfig, run: RunFolder, phase: str, num_identities: int, steps: int | None = None
+):
     """The LightningModule around the configured encoder; ``inter`` starts from the intra
-    weights."""
+    weights. With ``steps`` (``phase_steps``) the scheduler's warm-up and milestones, written
+    for ``trainer.max_steps``, are scaled to it."""
     from hydra.utils import instantiate
 
     from remots.models.embedding import load_module_weights
@@ -271,12 +300,30 @@ def _module(cfg: DictConfig, run: RunFolder, phase: str, num_identities: int):
     return ReIDModule(
         net,
         optimizer=instantiate(mcfg.optimizer),
-        scheduler=instantiate(mcfg.scheduler) if mcfg.get("scheduler") else None,
+        scheduler=_scheduler(mcfg.get("scheduler"), steps, cfg.trainer.get("max_steps", -1)),
         **mcfg.module,
     )
 
 
-def _trainer(cfg: DictConfig, run: RunFolder, phase: str):
+def _scheduler(node, steps: int | None, max_steps: int):
+    """The configured scheduler; its step counts scaled by ``steps / max_steps`` when the phase
+    trains ``steps`` instead of ``trainer.max_steps``."""
+    from hydra.utils import instantiate
+
+    if not node:
+        return None
+    if steps is None or max_steps is None or max_steps <= 0:
+        return instantiate(node)
+    scale = steps / max_steps
+    scaled = {}
+    if "warmup_steps" in node:
+        scaled["warmup_steps"] = max(1, round(node.warmup_steps * scale))
+    if "milestones" in node:
+        scaled["milestones"] = [max(1, round(m * scale)) for m in node.milestones]
+    return instantiate(node, **scaled)
+
+
+def _trainer(cfg: DictConfig, run: RunFolder, phase: str, steps: int | None = None):
     """The configured Lightning Trainer with its loggers, callbacks and the atomic resume
     checkpoint."""
     from hydra.utils import instantiate
@@ -289,6 +336,11 @@ def _trainer(cfg: DictConfig, run: RunFolder, phase: str):
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     every = int(cfg.stage.get("checkpoint_every", 1))
     callbacks.append(_atomic_checkpoint_callback(run.checkpoint(phase).parent, phase, every))
+    extra = {} if steps is None else {"max_steps": steps}
     return instantiate(
-        cfg.trainer, logger=loggers or False, callbacks=callbacks, default_root_dir=str(run.root)
+        cfg.trainer,
+        logger=loggers or False,
+        callbacks=callbacks,
+        default_root_dir=str(run.root),
+        **extra,
     )

@@ -157,3 +157,38 @@ def test_wandb_gives_each_training_phase_its_own_run(data_root, tmp_path, monkey
         (True, False),
         (False, True),
     ]
+
+
+def test_target_epochs_set_the_steps_from_the_target_crops_and_scale_the_schedule(
+    data_root, tmp_path
+):
+    """model.data.target_epochs: ceil(epochs x target crops / target crops a step shows) steps,
+    the scheduler's warm-up and milestones scaled from trainer.max_steps; null keeps
+    trainer.max_steps. Hand-computed on the toy target video."""
+    run_dir = tmp_path / "r"
+    _, _, dets, _ = _prepare(data_root, run_dir)
+    cfg = _cfg(
+        data_root, run_dir, "intra", "model.data.sampling=pk", "model.data.target_epochs=2.5"
+    )
+    run = RunFolder(run_dir)
+    datamodule = train._datamodule(cfg, run, "intra")
+    # batch 8, K = 2, ratio 1:1: 4 objects a batch, 2 of them target objects, 4 target views
+    assert datamodule.target_views_per_step() == 4
+    assert datamodule.num_target_crops == len(dets)
+    steps = train.phase_steps(cfg, datamodule, "intra")
+    assert steps == int(np.ceil(2.5 * len(dets) / 4))
+    assert train.phase_steps(_cfg(data_root, run_dir), datamodule, "intra") is None
+    # the schedule: warm-up 20 and milestones [300, 420] of 480 steps, scaled to 960
+    node = cfg.model.scheduler
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    same = train._scheduler(node, None, 480)(optimizer)
+    doubled = train._scheduler(node, 960, 480)(optimizer)
+    for step in (0, 10, 299, 300, 419, 420, 479):
+        assert doubled.lr_lambdas[0](2 * step) == pytest.approx(same.lr_lambdas[0](step))
+    cfg = _cfg(
+        data_root, run_dir, "intra", "model.data.sampling=triplets", "model.data.target_epochs=2"
+    )
+    assert train._datamodule(cfg, run, "intra").target_views_per_step() == 3 * 4  # triplets
+    run_intra(cfg)  # trains the counted steps, not trainer.max_steps=2
+    saved = torch.load(run.checkpoint("intra"), map_location="cpu", weights_only=True)
+    assert saved["global_step"] == int(np.ceil(2 * len(dets) / 12))
