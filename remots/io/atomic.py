@@ -22,14 +22,10 @@ _FILE_MODE = 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success fsync and rename it onto ``path``.
-
-    On an exception the temporary file is removed and ``path`` is left as it was, so a reader
-    never sees a half-written artifact. A file system that refuses the write (disk full,
-    read-only, no permission) raises ``StorageError`` naming ``path``.
-    """
-    path = Path(path)
+def _temporary_beside(path: Path) -> Iterator[tuple[int, str]]:
+    """``(fd, name)`` of a new temporary file beside ``path`` with the artifacts' file mode;
+    removed when the block raises. A file system that refuses (disk full, read-only, no
+    permission) raises ``StorageError`` naming ``path``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -38,12 +34,8 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
             raise storage_error(err, path) from None
         raise
     try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            os.fchmod(f.fileno(), _FILE_MODE)
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.fchmod(fd, _FILE_MODE)
+        yield fd, tmp
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -52,9 +44,21 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
         raise
 
 
-def set_file_mode(fd: int) -> None:
-    """Give a file made by ``mkstemp`` (mode 0600) the mode of every other artifact."""
-    os.fchmod(fd, _FILE_MODE)
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success fsync and rename it onto ``path``.
+
+    On an exception the temporary file is removed and ``path`` is left as it was, so a reader
+    never sees a half-written artifact. A file system that refuses the write (disk full,
+    read-only, no permission) raises ``StorageError`` naming ``path``.
+    """
+    path = Path(path)
+    with _temporary_beside(path) as (fd, tmp):
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -66,15 +70,7 @@ def atomic_memmap(path: str | Path, dtype, shape: tuple[int, ...]) -> Iterator[n
     naming ``path``, not later as a SIGBUS when a page of a sparse file is written.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        if is_storage_error(err):
-            raise storage_error(err, path) from None
-        raise
-    try:
-        os.fchmod(fd, _FILE_MODE)
+    with _temporary_beside(path) as (fd, tmp):
         os.close(fd)
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
         _reserve(tmp)
@@ -82,12 +78,6 @@ def atomic_memmap(path: str | Path, dtype, shape: tuple[int, ...]) -> Iterator[n
         out.flush()
         del out
         os.replace(tmp, path)
-    except BaseException as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if is_storage_error(err):
-            raise storage_error(err, path) from None
-        raise
 
 
 def _reserve(path: str) -> None:
