@@ -195,7 +195,57 @@ def split_counts(batch_size: int, ratio: tuple[int, int] | list[int]) -> tuple[i
     return unit * r_train, unit * r_target
 
 
-class MixedTripletBatchSampler(torch.utils.data.Sampler):
+class _BatchStream(torch.utils.data.Sampler):
+    """What the two batch samplers share: the training-set and target sources (a missing one
+    gives the other the whole batch), and the common stream of batches. Batch b comes from
+    ``np.random.default_rng([seed, b])``; an epoch starts at ``start_batch()`` (the batches this
+    rank has trained on: a resumed run continues the stream exactly) or, without it, at
+    ``epoch * num_batches``; under DDP rank r takes the batches ``b % world_size == r``."""
+
+    def __init__(
+        self,
+        train_sampler,
+        target_sampler,
+        ratio,
+        *,
+        num_batches: int,
+        seed: int,
+        rank: int,
+        world_size: int,
+        start_batch: Callable[[], int] | None,
+        what: str,
+    ):
+        if train_sampler is None and target_sampler is None:
+            raise ValueError(f"no source of {what}: neither training-set nor target")
+        ratio = tuple(ratio)
+        if train_sampler is None:
+            ratio = (0, 1)
+        if target_sampler is None:
+            ratio = (1, 0)
+        self.ratio = ratio
+        self.num_batches = num_batches
+        self.seed = seed
+        self.rank, self.world_size = rank, world_size
+        self.start_batch = start_batch
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def batch(self, rng: np.random.Generator):
+        raise NotImplementedError
+
+    def __iter__(self):
+        done = self.start_batch() if self.start_batch else self.epoch * self.num_batches
+        first = done * self.world_size + self.rank
+        for b in range(first, first + self.num_batches * self.world_size, self.world_size):
+            yield self.batch(np.random.default_rng([self.seed, b]))
+
+
+class MixedTripletBatchSampler(_BatchStream):
     """Batches of triplet keys ``(source, anchor, positive, negative, seed)``: ``n_train``
     training-set triplets then ``n_target`` target triplets, in the exact ratio (paper: 1:1).
 
@@ -220,27 +270,13 @@ class MixedTripletBatchSampler(torch.utils.data.Sampler):
         world_size: int = 1,
         start_batch: Callable[[], int] | None = None,
     ):
-        if train_sampler is None and target_sampler is None:
-            raise ValueError("no triplet source: neither training-set nor target triplets")
-        ratio = tuple(ratio)
-        if train_sampler is None:
-            ratio = (0, 1)
-        if target_sampler is None:
-            ratio = (1, 0)
-        self.n_train, self.n_target = split_counts(batch_size, ratio)
+        super().__init__(
+            train_sampler, target_sampler, ratio, num_batches=num_batches, seed=seed, rank=rank,
+            world_size=world_size, start_batch=start_batch, what="triplets",
+        )  # fmt: skip
+        self.n_train, self.n_target = split_counts(batch_size, self.ratio)
         self.train_sampler, self.target_sampler = train_sampler, target_sampler
         self.batch_size = batch_size
-        self.num_batches = num_batches
-        self.seed = seed
-        self.rank, self.world_size = rank, world_size
-        self.start_batch = start_batch
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_batches
 
     def batch(self, rng: np.random.Generator) -> list[tuple[int, int, int, int, int]]:
         keys = []
@@ -257,10 +293,6 @@ class MixedTripletBatchSampler(torch.utils.data.Sampler):
                 for (a, p, n), s in zip(triplets, seeds, strict=True)
             ]
         return keys
-
-    def __iter__(self):
-        for b in _stream_positions(self):
-            yield self.batch(np.random.default_rng([self.seed, b]))
 
 
 # ----------------------------------------------------------------------------- P x K batches
@@ -468,7 +500,7 @@ class InterTrackletPKSampler:
         return PKGroup(self.items[np.concatenate(rows)], pids, negatives, np.concatenate(strong))
 
 
-class PKBatchSampler(torch.utils.data.Sampler):
+class PKBatchSampler(_BatchStream):
     """Batches of ``P x K`` views, training-set objects then target objects in the exact ratio
     (paper: 1:1), for batch-hard mining (``remots.models.losses.batch_hard_triplet_loss``).
 
@@ -497,33 +529,19 @@ class PKBatchSampler(torch.utils.data.Sampler):
         world_size: int = 1,
         start_batch: Callable[[], int] | None = None,
     ):
-        if train_sampler is None and target_sampler is None:
-            raise ValueError("no source of P x K batches: neither training-set nor target")
-        ratio = tuple(ratio)
-        if train_sampler is None:
-            ratio = (0, 1)
-        if target_sampler is None:
-            ratio = (1, 0)
+        super().__init__(
+            train_sampler, target_sampler, ratio, num_batches=num_batches, seed=seed, rank=rank,
+            world_size=world_size, start_batch=start_batch, what="P x K batches",
+        )  # fmt: skip
         k = int(num_instances)
         if k < 2:
             raise ValueError(f"num_instances {k}: K must be at least 2 views of each object")
         if batch_size % k:
             raise ValueError(f"batch_size {batch_size} is not a multiple of num_instances {k}")
-        p_train, p_target = split_counts(batch_size // k, ratio)
+        p_train, p_target = split_counts(batch_size // k, self.ratio)
         self.p = {TRAIN: p_train, TARGET: p_target}
         self.k = k
         self.samplers = {TRAIN: train_sampler, TARGET: target_sampler}
-        self.num_batches = num_batches
-        self.seed = seed
-        self.rank, self.world_size = rank, world_size
-        self.start_batch = start_batch
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_batches
 
     def batch(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         parts = []
@@ -548,14 +566,3 @@ class PKBatchSampler(torch.utils.data.Sampler):
             "strong": np.concatenate([g.strong for _, g in parts]),
             "seed": rng.integers(0, 2**31 - 1, size=n),
         }
-
-    def __iter__(self):
-        for b in _stream_positions(self):
-            yield self.batch(np.random.default_rng([self.seed, b]))
-
-
-def _stream_positions(sampler) -> range:
-    """The common-stream batch numbers of this rank's next epoch (see ``PKBatchSampler``)."""
-    done = sampler.start_batch() if sampler.start_batch else sampler.epoch * sampler.num_batches
-    first = done * sampler.world_size + sampler.rank
-    return range(first, first + sampler.num_batches * sampler.world_size, sampler.world_size)
