@@ -107,6 +107,7 @@ from remots.io.detections import read_detections_txt, renumber, write_detections
 from remots.io.instances import CAR, IGNORE, PEDESTRIAN, Instance, group_by_frame, track_obj_id  # noqa: E402
 from remots.io.layouts import load_kitti_mots  # noqa: E402
 from remots.io.mots import read_mots_txt, write_mots_txt  # noqa: E402
+from remots.synthetic.detectors import mask_head as synthetic_mask_head  # noqa: E402
 
 log = logging.getLogger("kitti_semireal")
 
@@ -536,44 +537,15 @@ class DetectorKnobs:
 def mask_head(
     base: np.ndarray, rng: np.random.Generator, knobs: DetectorKnobs, *, partial: bool
 ) -> np.ndarray | None:
-    """What a mask head makes of the object ``base`` ``(H, W)`` bool: resampled to a square grid
-    over its box (optionally a part of it), pasted into a jittered box, thresholded at a jittered
-    level (above 0.5 erodes, below dilates). ``(H, W)`` uint8, or None when nothing is left."""
+    """What a mask head makes of the object ``base`` ``(H, W)`` bool: the synthetic detectors'
+    mask head (``remots.synthetic.detectors.mask_head``) over the whole frame."""
     H, W = base.shape
-    rows, cols = np.flatnonzero(base.any(axis=1)), np.flatnonzero(base.any(axis=0))
-    if len(rows) == 0:
-        return None
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    crop = base[y0:y1, x0:x1].astype(np.float32)
-    if partial:
-        keep = float(rng.uniform(0.45, 0.8))
-        side = int(rng.integers(3))
-        if side == 0:
-            crop[round(keep * crop.shape[0]) :] = 0
-        elif side == 1:
-            crop[:, round(keep * crop.shape[1]) :] = 0
-        else:
-            crop[:, : round((1 - keep) * crop.shape[1])] = 0
-        rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-        if len(rows) == 0:
-            return None
-        y0, y1 = y0 + int(rows[0]), y0 + int(rows[-1]) + 1
-        x0, x1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1
-        crop = crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    res = knobs.mask_resolution
-    grid = cv2.resize(crop, (res, res), interpolation=cv2.INTER_AREA)
-    bw, bh = x1 - x0, y1 - y0
-    jitter = rng.normal(0.0, knobs.box_jitter, 4) * np.array([bw, bh, bw, bh])
-    nx0, ny0 = round(x0 + jitter[0]), round(y0 + jitter[1])
-    nx1, ny1 = max(round(x1 + jitter[2]), nx0 + 2), max(round(y1 + jitter[3]), ny0 + 2)
-    up = cv2.resize(grid, (nx1 - nx0, ny1 - ny0), interpolation=cv2.INTER_LINEAR)
-    threshold = float(np.clip(0.5 + rng.normal(0.0, knobs.threshold_noise), 0.15, 0.85))
-    out = np.zeros((H, W), np.uint8)
-    cx0, cy0, cx1, cy1 = max(nx0, 0), max(ny0, 0), min(nx1, W), min(ny1, H)
-    if cx1 <= cx0 or cy1 <= cy0:
-        return None
-    out[cy0:cy1, cx0:cx1] = up[cy0 - ny0 : cy1 - ny0, cx0 - nx0 : cx1 - nx0] > threshold
-    return out if out.any() else None
+    head = {
+        "mask_resolution": knobs.mask_resolution,
+        "box_jitter": knobs.box_jitter,
+        "threshold_noise": knobs.threshold_noise,
+    }
+    return synthetic_mask_head(base, (0, 0, W, H), rng, head, partial=partial)
 
 
 def simulate_detections(

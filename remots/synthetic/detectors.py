@@ -42,7 +42,7 @@ def detect_frame(
         amodal = person["hidden_by_people"] > 0 and rng.random() < knobs["amodal_rate"]
         base = person["amodal_behind_people"] if amodal else person["visible"]
         partial = rng.random() < knobs["partial_rate"]
-        mask = _mask_head(base, person["region"], rng, knobs, partial=partial)
+        mask = mask_head(base, person["region"], rng, knobs, partial=partial)
         if mask is None:
             continue
         score = (
@@ -53,7 +53,7 @@ def detect_frame(
         score = round(float(np.clip(score, 0.3, 0.999)), 4)
         out.append(Instance(t, 0, PEDESTRIAN, masks.encode(mask)[0], score))
         if rng.random() < knobs["duplicate_rate"]:
-            dup = _mask_head(base, person["region"], rng, knobs, partial=True)
+            dup = mask_head(base, person["region"], rng, knobs, partial=True)
             if dup is not None:
                 dup_score = round(score * float(rng.uniform(0.3, 0.7)), 4)
                 out.append(Instance(t, 0, PEDESTRIAN, masks.encode(dup)[0], dup_score))
@@ -66,7 +66,7 @@ def detect_frame(
         if rng.random() >= p_fire:
             continue
         partial = rng.random() < knobs["partial_rate"]
-        mask = _mask_head(visible, region, rng, knobs, partial=partial)
+        mask = mask_head(visible, region, rng, knobs, partial=partial)
         if mask is None:
             continue
         score = round(lo + (hi - lo) * float(rng.beta(2.0, 3.0)), 4)
@@ -74,7 +74,7 @@ def detect_frame(
     return out
 
 
-def _mask_head(
+def mask_head(
     base: np.ndarray,
     region: tuple[int, int, int, int],
     rng: np.random.Generator,
