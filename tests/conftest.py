@@ -67,3 +67,27 @@ def small_crop_caches(tmp_path_factory, small_synthetic):
         ensure_crop_cache(folder / "train.npy", train, train.gt, size=(32, 16), progress=False),
         ensure_crop_cache(folder / "target.npy", target, target.gt, size=(32, 16), progress=False),
     )
+
+
+@pytest.fixture()
+def make_cfg(tmp_path, small_synthetic):
+    """``make_cfg(*overrides)``: the composed ``track`` config of run ``r`` on the small
+    synthetic dataset under ``tmp_path``."""
+    from hydra import compose, initialize_config_dir
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+
+    def make(*overrides):
+        with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+            return compose(
+                config_name="track",
+                overrides=[
+                    f"paths.output_root={tmp_path}",
+                    "run_name=r",
+                    "data=motschallenge",
+                    f"data.root={small_synthetic}",
+                    *overrides,
+                ],
+            )
+
+    return make

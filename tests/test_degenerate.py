@@ -161,7 +161,8 @@ def test_a_class_whose_detections_are_all_dropped_stops_with_one_clear_line(tmp_
         f"hydra.run.dir={tmp_path / 'h'}",
     )
     assert out.returncode == 2
-    assert "sequence LOWSCORE: no pedestrian detection kept but the ground truth has 4" in out.stderr
+    expected = "sequence LOWSCORE: no pedestrian detection kept but the ground truth has 4"
+    assert expected in out.stderr
     assert "4 with a score under the threshold" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
 

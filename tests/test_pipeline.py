@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
 from remots import pipeline
 from remots.errors import RunFolderError
@@ -94,24 +93,6 @@ def expected_calls(*names):
 def fake_stages(monkeypatch):
     stages = tuple(dataclasses.replace(s, run=FAKES[s.name]) for s in pipeline.STAGES)
     monkeypatch.setattr(pipeline, "STAGES", stages)
-
-
-@pytest.fixture()
-def make_cfg(tmp_path, small_synthetic):
-    def make(*overrides):
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose(
-                config_name="track",
-                overrides=[
-                    f"paths.output_root={tmp_path}",
-                    "run_name=r",
-                    "data=motschallenge",
-                    f"data.root={small_synthetic}",
-                    *overrides,
-                ],
-            )
-
-    return make
 
 
 def run_all(cfg):

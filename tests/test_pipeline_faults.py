@@ -10,11 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
 from remots import pipeline
 from remots.errors import ConfigError
-from tests.test_pipeline import CONF, FAKES, SEQ, calls, record_call, run_all
+from tests.test_pipeline import FAKES, SEQ, calls, record_call, run_all
 
 OTHER = "SYN-TEST-02"
 
@@ -22,24 +21,6 @@ OTHER = "SYN-TEST-02"
 @pytest.fixture(autouse=True)
 def fake_stages(monkeypatch):
     use(monkeypatch)
-
-
-@pytest.fixture()
-def make_cfg(tmp_path, small_synthetic):
-    def make(*overrides):
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose(
-                config_name="track",
-                overrides=[
-                    f"paths.output_root={tmp_path}",
-                    "run_name=r",
-                    "data=motschallenge",
-                    f"data.root={small_synthetic}",
-                    *overrides,
-                ],
-            )
-
-    return make
 
 
 @pytest.fixture()

@@ -81,7 +81,7 @@ def test_a_sequence_failing_on_a_worker_is_not_recorded_and_a_rerun_completes(
     run_dir = tmp_path / "workers2"
     blocker = run_dir / "results" / "SYN-TEST-02.txt"
     blocker.mkdir(parents=True)
-    with pytest.raises(Exception):
+    with pytest.raises(IsADirectoryError, match="SYN-TEST-02"):
         _run(tmp_path, three_sequences, 2)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     recorded = manifest["stages"]["merge"]["sequences"]
