@@ -106,16 +106,7 @@ class ReIDModule(L.LightningModule):
         )
         loss = mined["loss"]
         logs = {"loss_triplet": mined["loss"]}
-        label = batch["label"]
-        if self.hparams.id_loss_weight > 0 and "logits" in out and bool((label >= 0).any()):
-            known = label >= 0
-            loss_id = F.cross_entropy(
-                out["logits"][known].float(),
-                label[known],
-                label_smoothing=self.hparams.label_smoothing,
-            )
-            loss = loss + self.hparams.id_loss_weight * loss_id
-            logs["loss_id"] = loss_id
+        loss = self._with_id_loss(loss, logs, out, batch["label"])
         valid = mined["valid"]
         if bool(valid.any()):
             with torch.no_grad():
@@ -125,6 +116,22 @@ class ReIDModule(L.LightningModule):
                 logs["triplet_acc"] = (d_ap < d_an).float().mean()
                 logs["d_ap"], logs["d_an"] = d_ap.mean(), d_an.mean()
         return loss, logs
+
+    def _with_id_loss(
+        self, loss: torch.Tensor, logs: dict, out: dict, label: torch.Tensor
+    ) -> torch.Tensor:
+        """``loss`` plus the weighted ID (cross-entropy) loss of the views with a known
+        identity (``label >= 0``), logged as ``loss_id``; ``loss`` unchanged without them."""
+        known = label >= 0
+        if self.hparams.id_loss_weight <= 0 or "logits" not in out or not bool(known.any()):
+            return loss
+        loss_id = F.cross_entropy(
+            out["logits"][known].float(),
+            label[known],
+            label_smoothing=self.hparams.label_smoothing,
+        )
+        logs["loss_id"] = loss_id
+        return loss + self.hparams.id_loss_weight * loss_id
 
     def _losses(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if "images" in batch:
@@ -139,16 +146,7 @@ class ReIDModule(L.LightningModule):
         )
         logs = {"loss_triplet": loss_triplet}
         loss = loss_triplet
-        label = batch["label"]
-        if self.hparams.id_loss_weight > 0 and "logits" in a and bool((label >= 0).any()):
-            known = label >= 0
-            loss_id = F.cross_entropy(
-                a["logits"][known].float(),
-                label[known],
-                label_smoothing=self.hparams.label_smoothing,
-            )
-            loss = loss + self.hparams.id_loss_weight * loss_id
-            logs["loss_id"] = loss_id
+        loss = self._with_id_loss(loss, logs, a, batch["label"])
         d_ap, d_an = triplet_distances(
             a["feature"].detach().float(),
             p["feature"].detach().float(),
