@@ -559,15 +559,7 @@ def read_coco_results(
             boxed.append((t, mapping[category], score, box))
         else:
             out.append(Instance(t, 0, mapping[category], rle, score))
-    if boxed:
-        rles = masks.box_masks(
-            np.array([b for _, _, _, b in boxed]),
-            height,
-            width,
-            rule=box_rule,
-            class_ids=[c for _, c, _, _ in boxed],
-        )
-        out.extend(Instance(t, 0, c, rle, s) for (t, c, s, _), rle in zip(boxed, rles, strict=True))
+    out.extend(_box_instances(boxed, height, width, box_rule))
     return renumber(out)
 
 
@@ -798,16 +790,23 @@ def read_mot_csv(
             t = select.index(t)
         rows.append((t, cls, score, [x - 1, y - 1, w, h]))
     rows.sort(key=lambda r: r[0])
-    if rows:
-        rles = masks.box_masks(
-            np.array([b for *_, b in rows]),
-            height,
-            width,
-            rule=box_rule,
-            class_ids=[c for _, c, _, _ in rows],
-        )
-        out.extend(Instance(t, 0, c, rle, s) for (t, c, s, _), rle in zip(rows, rles, strict=True))
+    out.extend(_box_instances(rows, height, width, box_rule))
     return renumber(out)
+
+
+def _box_instances(rows: list, height: int, width: int, box_rule: str) -> list[Instance]:
+    """Instances of ``(frame, class_id, score, box)`` rows, each mask drawn inside its box by
+    ``box_rule`` (``masks.box_masks``)."""
+    if not rows:
+        return []
+    rles = masks.box_masks(
+        np.array([b for *_, b in rows]),
+        height,
+        width,
+        rule=box_rule,
+        class_ids=[c for _, c, _, _ in rows],
+    )
+    return [Instance(t, 0, c, rle, s) for (t, c, s, _), rle in zip(rows, rles, strict=True)]
 
 
 def scores(detections: Sequence[Instance]) -> np.ndarray:
