@@ -29,12 +29,13 @@ def report(cfg: DictConfig, run: RunFolder) -> float | None:
     summary = read_summary(run)
     if summary is not None:
         log.info("results table: %s", run.summary_md())
-    thetas = theta_short_rows(run, target_videos(cfg), [int(c) for c in cfg.data.classes])
+    videos = target_videos(cfg)
+    thetas = theta_short_rows(run, videos, [int(c) for c in cfg.data.classes])
     if thetas:
         log.info("%s", theta_short_line(thetas))
     overlays = typed(cfg.report).overlays
     if overlays.enabled:
-        _overlays(run, target_videos(cfg), overlays)
+        _overlays(run, videos, overlays)
     wandb_log.report(cfg, run)
     return objective(cfg, run)
 
