@@ -717,6 +717,7 @@ CONFIGS = {  # override(s) -> the key the error line must name
     "merge.features=nope": "merge.features",
     "tracker.theta_short=-1": "tracker.theta_short",
     "tracker.num_std=-3": "tracker.num_std",
+    "tracker.theta_short_min_pairs=-1": "tracker.theta_short_min_pairs",
     "tracker.min_iou=2": "tracker.min_iou",
     "tracker.features_phase=foo": "tracker.features_phase",
     "tracker.foo=1": "tracker.foo",

@@ -210,6 +210,7 @@ class TrackerConfig:
     num_std: float = 3.0
     theta_short_statistic: str = "normal"
     theta_short_pairs: str = "class"
+    theta_short_min_pairs: int = 200
     theta_short_fallback: float | None = None
     use_appearance: bool = True
     estimate_theta_short: bool = True
@@ -262,6 +263,14 @@ class TrackerConfig:
             "tracker.theta_short_pairs",
             self.theta_short_pairs,
             f"one of {THETA_SHORT_PAIRS}",
+        )
+        _require(
+            isinstance(self.theta_short_min_pairs, int)
+            and not isinstance(self.theta_short_min_pairs, bool)
+            and self.theta_short_min_pairs >= 0,
+            "tracker.theta_short_min_pairs",
+            self.theta_short_min_pairs,
+            "a whole number of pairs >= 0",
         )
         _require(
             self.theta_short_fallback is None or _number_in(self.theta_short_fallback, 0, 1),

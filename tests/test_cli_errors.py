@@ -20,6 +20,7 @@ ISSUE_CONFIGS = [
     "merge.theta_merge=2",
     "tracker.theta_short=-1",
     "tracker.num_std=-3",
+    "tracker.theta_short_min_pairs=-1",
     "tracker.min_iou=2",
     "trainer.max_steps=0",
     "flow.downscale=0",

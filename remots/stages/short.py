@@ -158,6 +158,7 @@ def _theta_short(
         fallback=tracker.theta_short_fallback,
         statistic=tracker.theta_short_statistic,
         pairs=tracker.theta_short_pairs,
+        min_pairs=tracker.theta_short_min_pairs,
     )
     unused = "" if tracker.use_appearance else ", not used (tracker.use_appearance=false)"
     for class_id, theta in thetas.items():

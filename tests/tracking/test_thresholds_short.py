@@ -112,3 +112,47 @@ def test_pairs_of_the_whole_frame_give_every_class_one_estimate():
     assert thetas[1] is thetas[2] is None  # that estimate is >= 1: no gate, for both classes
     with pytest.raises(ValueError, match="pairs"):
         theta_short_per_class(features, frames, classes, pairs="video")
+
+
+def test_a_class_with_too_few_pairs_is_read_from_every_pair_of_its_frames():
+    """min_pairs: the hand-computed frames above; the cars have 1 pair of their own, the
+    pedestrians none. With min_pairs=2 both classes are read from the frames' 4 pairs; with
+    min_pairs=1 the cars keep their own pair and the pedestrians (0 pairs) take the frames'."""
+    features = np.array([[1, 0], [0, 1], [1, 0], [1, 0], [0, 1]], dtype=np.float32)
+    frames = np.array([0, 0, 0, 1, 1])
+    classes = np.array([1, 1, 2, 1, 2])
+    _, sims = theta_short_per_class(features, frames, classes, min_pairs=2)
+    assert sorted(sims[1].tolist()) == sorted(sims[2].tolist()) == [0.0, 0.0, 0.0, 1.0]
+    _, sims = theta_short_per_class(features, frames, classes, min_pairs=1)
+    assert sims[1].tolist() == [0.0] and sorted(sims[2].tolist()) == [0.0, 0.0, 0.0, 1.0]
+    # a class alone in its frames: nothing more to read from, its own pairs are kept
+    one_class = np.ones(5, np.int64)
+    _, sims = theta_short_per_class(features, frames, one_class, min_pairs=100)
+    assert len(sims[1]) == 4
+
+
+def test_a_sparse_class_gets_a_gate_from_its_frames_pairs():
+    """A class seen in pairs only a few times (a pedestrian beside cars): its few pairs happen
+    to be similar, mean + 3 std of them is over 1 and the gate would be off; read from every
+    pair of its frames (the cars', different objects too), the estimate is below 1."""
+    rng = np.random.default_rng(0)
+    frames, classes, features = [], [], []
+    for t in range(60):
+        cars = rng.normal(size=(4, 16))
+        frames += [t] * 4
+        classes += [1] * 4
+        features.append(cars)
+        if t < 6:  # two pedestrians in 6 frames, alike (one 6-pair sample, spread)
+            base = rng.normal(size=16)
+            peds = base + rng.uniform(0.2, 2.0) * rng.normal(size=(2, 16))
+            frames += [t, t]
+            classes += [2, 2]
+            features.append(peds)
+    features = np.concatenate(features)
+    frames, classes = np.array(frames), np.array(classes)
+    own, own_sims = theta_short_per_class(features, frames, classes, min_pairs=0)
+    assert len(own_sims[2]) == 6 and own[2] is None  # >= 1: no gate
+    read, read_sims = theta_short_per_class(features, frames, classes, min_pairs=200)
+    assert len(read_sims[2]) == 60 * 6 + 6 * 9  # 6 car pairs a frame; + 8 car-ped and 1 ped-ped
+    assert read[2] is not None and read[2] < 1
+    assert read[1] == own[1]  # the cars have 360 pairs of their own
