@@ -178,9 +178,12 @@ class FrameSource(Protocol):
 
 Frames = Iterable[tuple[int, np.ndarray]] | FrameSource
 
-# Frame pairs per worker task: large enough that a task's one extra frame read (frame start-1)
-# costs little, small enough that every worker gets several tasks per sequence.
+# Frame pairs per worker task: at most _MAX_PAIRS_PER_TASK, large enough that a task's one extra
+# frame read (frame start-1) costs little; towards the end of a sequence the tasks shrink (the
+# pairs left over 4 x the workers, at least _MIN_PAIRS_PER_TASK), so that no worker idles long
+# while another finishes the sequence's last run of pairs.
 _MAX_PAIRS_PER_TASK = 32
+_MIN_PAIRS_PER_TASK = 4
 
 
 def _pair_cost(
@@ -281,10 +284,11 @@ def _pairs_tasks(
     features: np.ndarray | None,
     params: ShortTermParams,
     rows_by_frame: list[np.ndarray],
-    size: int,
+    workers: int,
 ) -> Iterator[_PairsTask]:
-    for start in range(1, len(rows_by_frame), size):
-        stop = min(len(rows_by_frame), start + size)
+    start = 1
+    while start < len(rows_by_frame):
+        stop = min(len(rows_by_frame), start + _task_size(len(rows_by_frame) - start, workers))
         frame_rows = rows_by_frame[start - 1 : stop]
         rows = np.concatenate(frame_rows)
         bounds = np.cumsum([0] + [len(r) for r in frame_rows])
@@ -298,6 +302,13 @@ def _pairs_tasks(
             frames=frames if params.use_flow else None,
             params=params,
         )
+        start = stop
+
+
+def _task_size(pairs_left: int, workers: int) -> int:
+    """Pairs in the next task: a 4 x workers share of the pairs left, within the bounds above."""
+    share = -(-pairs_left // (4 * workers))
+    return max(_MIN_PAIRS_PER_TASK, min(_MAX_PAIRS_PER_TASK, share))
 
 
 def _costs_of_adjacent_frames(
@@ -316,7 +327,7 @@ def _costs_of_adjacent_frames(
     frame t-1), and those of t; None where either frame has no mask, or for every frame when
     ``costs`` is False. Two frames are held in memory at a time.
 
-    With a parallel ``pool`` (and, for the flow, a frame source), the pairs are cut into runs of
+    With a parallel ``pool``, the flow on and a frame source, the pairs are cut into runs of
     consecutive frames that the workers compute ahead of the caller, which consumes them in
     order; every ``w_short`` is the one the serial loop computes."""
     use_flow = params.use_flow and costs
@@ -330,8 +341,10 @@ def _costs_of_adjacent_frames(
     rows_by_frame = detections.rows_by_frame()
     bar = tqdm(total=len(rows_by_frame), desc=desc, unit="frame", disable=not params.progress)
     with bar:
-        if pool is not None and pool.parallel and costs and len(rows_by_frame) > 1:
-            if not use_flow or hasattr(frames, "iter_frames"):
+        # Without the flow a pair's W_short (IoU of unwarped masks, cosines) costs less here than
+        # shipping its masks to a worker: workers only for the flow.
+        if pool is not None and pool.parallel and use_flow and len(rows_by_frame) > 1:
+            if hasattr(frames, "iter_frames"):
                 yield from _parallel_costs(
                     frames, detections, features, params, rows_by_frame, pool, bar
                 )
@@ -362,9 +375,7 @@ def _costs_of_adjacent_frames(
 
 def _parallel_costs(frames, detections, features, params, rows_by_frame, pool, bar):
     """``_costs_of_adjacent_frames``'s yields, the pairs computed by ``pool``'s workers."""
-    num_pairs = len(rows_by_frame) - 1
-    size = max(1, min(_MAX_PAIRS_PER_TASK, -(-num_pairs // (4 * pool.workers))))
-    tasks = _pairs_tasks(frames, detections, features, params, rows_by_frame, size)
+    tasks = _pairs_tasks(frames, detections, features, params, rows_by_frame, pool.workers)
     bar.update()
     yield np.zeros(0, np.int64), rows_by_frame[0], None
     t = 1

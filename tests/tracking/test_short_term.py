@@ -357,3 +357,18 @@ def test_workers_compute_the_serial_costs_and_tracklets_byte_for_byte(tmp_path, 
                 tracklets.tolist()
             )
     assert tracklets.max() + 1 < len(dets)  # the tracker did link masks
+
+
+def test_worker_tasks_cover_every_pair_once_and_shrink_towards_the_end():
+    """The pairs of a sequence are cut into runs: all of them, each once, in order; at most 32
+    pairs a task, and the last runs small (a worker does not idle long at the sequence's end)."""
+    from remots.tracking.short_term import _task_size
+
+    for pairs, workers in ((524, 2), (899, 2), (5, 2), (1000, 16)):
+        sizes, left = [], pairs
+        while left:
+            sizes.append(min(left, _task_size(left, workers)))
+            left -= sizes[-1]
+        assert sum(sizes) == pairs and max(sizes) <= 32
+        assert sizes == sorted(sizes, reverse=True)  # never growing
+        assert sizes[-1] <= 4
