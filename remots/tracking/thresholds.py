@@ -142,30 +142,27 @@ def theta_short_per_class(
     frames, classes = np.asarray(frames), np.asarray(classes)
     thetas: dict[int, float | None] = {}
     sims_of: dict[int, np.ndarray] = {}
-    frame_pairs = None  # every pair of a frame, computed when first needed
-
-    def every_pair() -> np.ndarray:
-        nonlocal frame_pairs
-        if frame_pairs is None:
-            frame_pairs = intra_frame_similarities(features, frames)
-        return frame_pairs
-
+    # every pair of a frame: read by pairs="frame", or by a class with too few pairs of its own
+    frame_pairs = intra_frame_similarities(features, frames) if pairs == "frame" else None
     for class_id in np.unique(classes).tolist():
         if pairs == "frame":
-            sims = every_pair()
+            sims = frame_pairs
         else:
             rows = classes == class_id
             sims = intra_frame_similarities(features[rows], frames[rows])
-            if len(sims) < min_pairs and len(every_pair()) > len(sims):
-                log.info(
-                    "class %d: %d intra-frame pairs (< %d): theta_short read from the %d pairs "
-                    "of every class in its frames",
-                    class_id,
-                    len(sims),
-                    min_pairs,
-                    len(every_pair()),
-                )
-                sims = every_pair()
+            if len(sims) < min_pairs:
+                if frame_pairs is None:
+                    frame_pairs = intra_frame_similarities(features, frames)
+                if len(frame_pairs) > len(sims):
+                    log.info(
+                        "class %d: %d intra-frame pairs (< %d): theta_short read from the %d "
+                        "pairs of every class in its frames",
+                        class_id,
+                        len(sims),
+                        min_pairs,
+                        len(frame_pairs),
+                    )
+                    sims = frame_pairs
         sims_of[class_id] = sims
         if override is not None:
             value = override.get(class_id) if isinstance(override, Mapping) else override
