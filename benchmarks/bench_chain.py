@@ -16,10 +16,15 @@ on one run folder), so that its peak memory is its own: the peak RSS of the stag
 process tree (workers included, sampled every 0.2 s), the share of the machine's cores it kept
 busy, and on a GPU the peak memory torch allocated, the GPU's busy share (nvidia-smi, sampled)
 and for training the data loader's share of the loop (time between the end of one batch and the
-start of the next). ``--compare-serial`` runs the stages that use ``workers`` (short, merge,
-eval) again with ``workers=1`` (the serial code of before) and checks that they wrote the same
-bytes. ``--embed-check`` times the embedding of a sequence's crops against the encoder's forward
-pass alone on the same batches.
+start of the next).
+
+``--compare-serial`` runs the stages that use ``workers`` (short, merge, eval) again with
+``workers=1`` (the serial code of before) and checks that they wrote the same bytes; the short
+stage once more with one OpenCV and torch thread (serial on one core: OpenCV's flow and remap
+otherwise spread over its own thread pool), and it measures the machine's ceiling: the flow of
+one frame pair run by one process, then by ``workers`` processes at once. ``--embed-check``
+times the embedding of a sequence's crops against the encoder's forward pass alone on the same
+batches.
 
     python benchmarks/bench_chain.py                        # MOTS20 size, workers = every core
     python benchmarks/bench_chain.py --scale 0.1 --steps 60 # a quick run (286 frames)
@@ -265,11 +270,19 @@ def compose_config(overrides: list[str]):
         return compose("track", overrides=overrides)
 
 
-def run_stage_here(stage: str, overrides: list[str]) -> dict:
-    """Run one stage in this process and measure it (the child's side of ``run_stage``)."""
+def run_stage_here(stage: str, overrides: list[str], one_thread: bool = False) -> dict:
+    """Run one stage in this process and measure it (the child's side of ``run_stage``);
+    ``one_thread``: OpenCV and torch on one thread each (serial on one core)."""
     import logging
 
     from remots import config, pipeline
+
+    if one_thread:
+        import cv2
+        import torch
+
+        cv2.setNumThreads(1)
+        torch.set_num_threads(1)
 
     if stage in ("intra", "inter"):
         overrides = [*overrides, "+callbacks.bench_timer._target_=__main__.loader_wait_timer"]
@@ -318,16 +331,63 @@ def run_stage_here(stage: str, overrides: list[str]) -> dict:
     return row
 
 
-def run_stage(stage: str, overrides: list[str]) -> dict:
+def run_stage(stage: str, overrides: list[str], one_thread: bool = False) -> dict:
     """Run one stage in a fresh process; its measurements."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", stage, "--overrides-json"]
     cmd.append(json.dumps(overrides))
+    if one_thread:
+        cmd.append("--one-thread")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "disabled"}
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stdout[-3000:] + out.stderr[-6000:])
         raise SystemExit(f"stage {stage} failed (exit code {out.returncode})")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- the ceiling
+
+
+def _flow_rate(job: tuple[str, str, dict, int]) -> float:
+    """Frame pairs per second of ``compute_flow`` on one thread (a worker's inner loop)."""
+    import cv2
+
+    from remots.tracking.flow import compute_flow
+
+    cv2.setNumThreads(1)
+    first, second, kwargs, pairs = job
+    a, b = cv2.imread(first), cv2.imread(second)
+    compute_flow(b, a, **kwargs)  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(pairs):
+        compute_flow(b, a, **kwargs)
+    return pairs / (time.perf_counter() - t0)
+
+
+def flow_ceiling(overrides: list[str], workers: int, pairs: int = 40) -> str:
+    """The most ``workers`` processes can gain over one core on this machine: the optical flow of
+    one frame pair of the dataset (the chain's flow settings, one thread), run by one process and
+    then by ``workers`` processes at once (shared caches, memory bandwidth, SMT siblings and
+    turbo clocks all show here)."""
+    import multiprocessing
+
+    from remots.config import typed
+    from remots.stages.videos import target_videos
+
+    cfg = compose_config(overrides)
+    flow = typed(cfg.flow)
+    frames = target_videos(cfg)[0].frame_paths[:2]
+    job = (str(frames[0]), str(frames[1]), {"method": flow.method, **flow.kwargs()}, pairs)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        one = pool.map(_flow_rate, [job])[0]
+    with ctx.Pool(workers) as pool:
+        many = sum(pool.map(_flow_rate, [job] * workers))
+    return (
+        f"Ceiling: the flow of one 1080p frame pair ({flow.method}, {flow.kwargs()}), one thread: "
+        f"{one:.1f} pairs/s in one process, {many:.1f} pairs/s in {workers} processes at once "
+        f"({many / one:.2f}x): the most {workers} workers can gain over one core here."
+    )
 
 
 # ---------------------------------------------------------------------------- embedding check
@@ -461,13 +521,14 @@ def main(argv=None) -> None:
     parser.add_argument("overrides", nargs="*", help="more Hydra overrides")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--overrides-json", help=argparse.SUPPRESS)
+    parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         overrides = json.loads(args.overrides_json)
         if args.child == "embed-check":
             print(json.dumps(embed_check_here(overrides, args.embed_crops)))
         else:
-            print(json.dumps(run_stage_here(args.child, overrides)))
+            print(json.dumps(run_stage_here(args.child, overrides, args.one_thread)))
         return
 
     from remots import pipeline
@@ -535,6 +596,22 @@ def main(argv=None) -> None:
             )
             rows.append(row)
             print(table([row], stats["frames"]).splitlines()[-1], flush=True)
+        if "short" in parallel:
+            # serial on one core (OpenCV's flow and remap otherwise spread over its thread
+            # pool): what the workers scale from
+            row = run_stage("short", [*overrides, "workers=1", "force=[short]"], one_thread=True)
+            row["workers"] = 1
+            same = row["outputs"] == parallel["short"]["outputs"]
+            speedup = row["wall_s"] / parallel["short"]["wall_s"]
+            row["notes"] = (
+                f"one OpenCV and torch thread; {'the same bytes' if same else 'DIFFERENT FILES'}"
+                f"; {workers} workers: {speedup:.2f}x this speed"
+            )
+            rows.append(row)
+            print(table([row], stats["frames"]).splitlines()[-1], flush=True)
+        if workers > 1:
+            ceiling = flow_ceiling(overrides, workers)
+            print(ceiling, flush=True)
     embed = None
     if args.embed_check:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "embed-check"]
@@ -543,6 +620,8 @@ def main(argv=None) -> None:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         embed = json.loads(done.stdout.strip().splitlines()[-1])
     text = report(args, stats, rows, embed, workers)
+    if args.compare_serial and workers > 1:
+        text += "\n\n" + ceiling
     print(text)
     markdown = Path(args.markdown) if args.markdown else out / "bench_chain.md"
     markdown.write_text(text + "\n")
