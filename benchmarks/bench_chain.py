@@ -581,31 +581,24 @@ def main(argv=None) -> None:
             row["notes"] = f"{stats['detections'] / row['wall_s']:,.0f} crops/s"
         rows.append(row)
         print(table([row], stats["frames"]).splitlines()[-1], flush=True)
+    ceiling = None
     if args.compare_serial:
         parallel = {r["stage"]: r for r in rows}
-        for stage in WORKER_STAGES:
-            if stage not in parallel:
-                continue
-            row = run_stage(stage, [*overrides, "workers=1", f"force=[{stage}]"])
+        # each worker stage serially; the short stage once more on one core (OpenCV's flow and
+        # remap otherwise spread over its own thread pool): what the workers scale from
+        runs = [(stage, False) for stage in WORKER_STAGES if stage in parallel]
+        runs += [("short", True)] if "short" in parallel else []
+        for stage, one_thread in runs:
+            row = run_stage(
+                stage, [*overrides, "workers=1", f"force=[{stage}]"], one_thread=one_thread
+            )
             row["workers"] = 1
             same = row["outputs"] == parallel[stage]["outputs"]
             speedup = row["wall_s"] / parallel[stage]["wall_s"]
             row["notes"] = (
+                f"{'one OpenCV and torch thread; ' if one_thread else ''}"
                 f"{'the same bytes' if same else 'DIFFERENT FILES'} as with {workers} workers; "
                 f"{workers} workers: {speedup:.2f}x this speed"
-            )
-            rows.append(row)
-            print(table([row], stats["frames"]).splitlines()[-1], flush=True)
-        if "short" in parallel:
-            # serial on one core (OpenCV's flow and remap otherwise spread over its thread
-            # pool): what the workers scale from
-            row = run_stage("short", [*overrides, "workers=1", "force=[short]"], one_thread=True)
-            row["workers"] = 1
-            same = row["outputs"] == parallel["short"]["outputs"]
-            speedup = row["wall_s"] / parallel["short"]["wall_s"]
-            row["notes"] = (
-                f"one OpenCV and torch thread; {'the same bytes' if same else 'DIFFERENT FILES'}"
-                f"; {workers} workers: {speedup:.2f}x this speed"
             )
             rows.append(row)
             print(table([row], stats["frames"]).splitlines()[-1], flush=True)
@@ -620,7 +613,7 @@ def main(argv=None) -> None:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         embed = json.loads(done.stdout.strip().splitlines()[-1])
     text = report(args, stats, rows, embed, workers)
-    if args.compare_serial and workers > 1:
+    if ceiling is not None:
         text += "\n\n" + ceiling
     print(text)
     markdown = Path(args.markdown) if args.markdown else out / "bench_chain.md"

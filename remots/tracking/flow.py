@@ -166,8 +166,6 @@ def paint_label_map(rles: Sequence[masks.RLE], height: int, width: int) -> np.nd
         edges = np.cumsum(runs)
         starts = edges[0::2][: len(runs) // 2]  # a run of ones starts after each zero run
         lengths = edges[1::2] - starts
-        if not lengths.sum():
-            continue
         # column-major positions of every pixel of the runs, then their row-major positions
         first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         column_major = first + np.arange(len(first))
