@@ -74,12 +74,32 @@ def embed_crops(
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(
-                device.type, dtype=dtype or torch.float32, enabled=dtype is not None
-            ):
-                f = model.embed(x)
+            f = _embed_cpu_batch(model, x, dtype)
             out[i : i + len(x)] = F.normalize(f.float(), dim=1).cpu().numpy()
         return out
+
+
+# Reduced-precision CPU batches computed again when their features are not all finite.
+_CPU_RETRIES = 3
+
+
+def _embed_cpu_batch(model: ReIDEncoder, x: torch.Tensor, dtype: torch.dtype | None):
+    """``model.embed(x)`` under CPU autocast to ``dtype`` (None: float32).
+
+    oneDNN's multi-threaded bf16 convolutions on CPUs with AMX (torch 2.13 on an Intel Xeon with
+    ``amx_bf16``) now and then write NaN into a batch: about 1 batch in 500 of a ResNet-18 on 2
+    threads, none on one thread. The finite results are byte-identical from run to run, so a
+    batch with a non-finite feature is computed again, up to ``_CPU_RETRIES`` times; what is
+    still not finite is refused where the features are read (``run_folder.check_finite``)."""
+    for attempt in range(_CPU_RETRIES + 1):
+        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+            f = model.embed(x)
+        if dtype is None or bool(torch.isfinite(f).all()):
+            break
+        log.warning(
+            "%s features of a batch not finite (attempt %d): computed again", dtype, attempt + 1
+        )
+    return f
 
 
 def _embed_cuda(model, crops, starts, batch_size, device, dtype, bar) -> np.ndarray:
