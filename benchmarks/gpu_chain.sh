@@ -7,14 +7,16 @@
 #        bash benchmarks/gpu_chain.sh --fetch-wheels
 # 2. On the machine (the device tool), from the repository root:
 #        run(command="bash benchmarks/gpu_chain.sh", carry=[".whl"], timeout_s=540)
-#    What comes back in $OUT: bench_chain_gpu.md (the table), bench_chain_gpu.log, tests.log.
+#    What comes back in $OUT: bench_chain_gpu.md (the table), bench_chain_gpu.log,
+#    bench_loader_gpu.md, tests.log.
 #
 # The run: the CUDA embedding tests (pinned buffers, side-stream copies) against the CPU's
 # features, then the whole chain on 2,864 frames at 1920x1080 (MOTS20's 2,862: 16 synthetic
 # videos of 179 frames, which 16 cores generate in about 30 s; the 4 MOTS20-long videos would take
 # 2 minutes), 300 steps a training phase (the paper's recipe has 8,000: the table gives img/s),
 # the overlays of the first 40 frames a sequence, and the embedding against the forward pass
-# alone. BENCH_ARGS adds to or overrides bench_chain.py's arguments.
+# alone. Before the chain: the training loader alone (bench_loader.py, crops augmented by 8
+# workers or as a batch on the GPU). BENCH_ARGS adds to or overrides bench_chain.py's arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +41,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 nproc | tee -a "$OUT/tests.log"
 
 timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/models/test_embedding_cuda.py \
-    2>&1 | tail -5 | tee -a "$OUT/tests.log" || true
+    tests/data/test_batch_augment.py 2>&1 | tail -5 | tee -a "$OUT/tests.log" || true
+
+# the training loader alone: augmented by its workers or, as a batch, on the GPU
+timeout 60 python3 benchmarks/bench_loader.py --sizes 256x128 --workers 0 8 --batch 192 \
+    --batches 20 2>&1 | tee "$OUT/bench_loader_gpu.md" || true
 
 # shellcheck disable=SC2086
 timeout 400 python3 benchmarks/bench_chain.py --out /tmp/bench_chain --sequences 16 \

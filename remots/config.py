@@ -372,8 +372,15 @@ class ModelDataConfig:
     augment: bool = True
     erasing: float = 0.5
     colour_jitter: float = 1.0
+    augment_on: str = "loader"
 
     def __post_init__(self):
+        _require(
+            self.augment_on in ("loader", "device"),
+            "model.data.augment_on",
+            self.augment_on,
+            "loader (each worker, numpy / OpenCV) or device (the batch, torch, where it trains)",
+        )
         _require(
             len(self.input_size) == 2 and min(self.input_size) >= 8,
             "model.data.input_size",

@@ -98,3 +98,19 @@ def test_workers_is_checked_and_enters_no_stage_hash(root, value, ok, tmp_path):
     serial = compose_cfg(root, ["workers=1", f"paths.output_root={tmp_path}"])
     for stage in pipeline.STAGES:
         assert pipeline.stage_hash(cfg, stage, "") == pipeline.stage_hash(serial, stage, "")
+
+
+def test_augment_on_is_checked_and_changes_the_training_hash(tmp_path):
+    """Where the crops are augmented changes their pixels (rounding, the erased boxes' noise):
+    it enters the training stages' hash; a value other than loader / device is refused."""
+    from remots import config, pipeline
+    from remots.errors import ConfigError
+
+    out = f"paths.output_root={tmp_path}"
+    with pytest.raises(ConfigError, match="model.data.augment_on"):
+        config.validate(compose_cfg("train", ["model.data.augment_on=gpu", out]))
+    loader = compose_cfg("train", [out])
+    device = compose_cfg("train", ["model.data.augment_on=device", out])
+    config.validate(device)
+    intra = next(s for s in pipeline.STAGES if s.name == "intra")
+    assert pipeline.stage_hash(loader, intra, "") != pipeline.stage_hash(device, intra, "")

@@ -16,6 +16,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from remots.data.augment import reid_augment, strong_augment
+from remots.data.batch_augment import (
+    COLUMNS,
+    augment_batch,
+    draw_noise_seed,
+    draw_reid,
+    draw_strong,
+    draw_view,
+)
 from remots.data.crops import CropCache
 from remots.data.samplers import (
     TARGET,
@@ -122,7 +130,9 @@ class TripletDataset(Dataset):
     Returns a dict of uint8 ``(H, W, 3)`` tensors ``anchor`` / ``positive`` / ``negative``, the
     anchor's GT identity ``label`` (-1 for target triplets), ``frame`` and ``group``. Every
     sample gets Luo et al.'s re-ID augmentation when ``augment``; the positive of an intra-frame
-    triplet (same crop as the anchor) gets the strong augmentation on top.
+    triplet (same crop as the anchor) gets the strong augmentation on top. With ``augment_on``
+    ``device`` the crops are returned as they are, with ``augment``: float64 ``(3, len(COLUMNS))``,
+    each crop's parameters (``remots.data.batch_augment``), drawn from the same seed.
     """
 
     def __init__(
@@ -135,6 +145,7 @@ class TripletDataset(Dataset):
         augment: bool = True,
         erasing: float = 0.5,
         colour_jitter: float = 1.0,
+        augment_on: str = "loader",
     ):
         self.sources = {TRAIN: train, TARGET: target}
         self.colour_jitter = colour_jitter
@@ -142,6 +153,7 @@ class TripletDataset(Dataset):
         self.intra_frame = intra_frame
         self.augment = augment
         self.erasing = erasing
+        self.on_device = augment_on == "device"
 
     def __len__(self) -> int:  # keys come from the batch sampler; this is only informative
         return sum(len(s) for s in self.sources.values())
@@ -151,12 +163,25 @@ class TripletDataset(Dataset):
         items = self.sources[source]
         rng = np.random.default_rng(seed)
         crops = [items.crop(a), items.crop(p), items.crop(n)]
-        if source == TARGET and self.intra_frame:
-            crops[1] = strong_augment(crops[1], rng, colour_jitter_strength=self.colour_jitter)
-        if self.augment:
-            crops = [reid_augment(c, rng, erasing=self.erasing) for c in crops]
+        strong = source == TARGET and self.intra_frame
+        out = {}
+        if self.on_device:  # the same draws, in the same order, applied to the batch later
+            rows = np.zeros((3, len(COLUMNS)), np.float64)
+            h, w = crops[0].shape[:2]
+            if strong:
+                draw_strong(rows[1], rng, h, w, colour_jitter=self.colour_jitter)
+            for row in rows if self.augment else ():
+                draw_reid(row, rng, h, w, erasing=self.erasing)
+            for row in rows:
+                draw_noise_seed(row, rng)
+            out["augment"] = torch.from_numpy(rows)
+        else:
+            if strong:
+                crops[1] = strong_augment(crops[1], rng, colour_jitter_strength=self.colour_jitter)
+            if self.augment:
+                crops = [reid_augment(c, rng, erasing=self.erasing) for c in crops]
         label = int(self.train_label[a]) if source == TRAIN else -1
-        return {
+        return out | {
             "anchor": torch.from_numpy(np.ascontiguousarray(crops[0])),
             "positive": torch.from_numpy(np.ascontiguousarray(crops[1])),
             "negative": torch.from_numpy(np.ascontiguousarray(crops[2])),
@@ -172,7 +197,9 @@ class PKDataset(Dataset):
     Returns ``images`` uint8 ``(B, H, W, 3)``, ``positives`` / ``negatives`` bool ``(B, B)``,
     ``label (B,)`` (GT identity of training-set views, -1 for target views). Every view gets Luo
     et al.'s re-ID augmentation when ``augment``; a ``strong`` view (a repeated crop, the
-    positive of its first view) gets the strong augmentation first.
+    positive of its first view) gets the strong augmentation first. With ``augment_on``
+    ``device`` the crops are returned as they are, with ``augment``: float64
+    ``(B, len(COLUMNS))``, each view's parameters (``remots.data.batch_augment``).
     """
 
     def __init__(
@@ -184,28 +211,43 @@ class PKDataset(Dataset):
         augment: bool = True,
         erasing: float = 0.5,
         colour_jitter: float = 1.0,
+        augment_on: str = "loader",
     ):
         self.sources = {TRAIN: train, TARGET: target}
         self.train_label = train_label
         self.augment, self.erasing, self.colour_jitter = augment, erasing, colour_jitter
+        self.on_device = augment_on == "device"
 
     def __len__(self) -> int:  # specs come from the batch sampler; this is only informative
         return sum(len(s) for s in self.sources.values())
 
     def __getitem__(self, spec: dict) -> dict:
-        crops, labels = [], []
+        crops, labels, rows = [], [], []
         for source, item, strong, seed in zip(
             spec["source"], spec["item"], spec["strong"], spec["seed"], strict=True
         ):
             rng = np.random.default_rng(int(seed))
             crop = self.sources[int(source)].crop(int(item))
-            if strong:
-                crop = strong_augment(crop, rng, colour_jitter_strength=self.colour_jitter)
-            if self.augment:
-                crop = reid_augment(crop, rng, erasing=self.erasing)
+            if self.on_device:  # the same draws, applied to the batch later
+                rows.append(
+                    draw_view(
+                        rng,
+                        *crop.shape[:2],
+                        strong=bool(strong),
+                        augment=self.augment,
+                        erasing=self.erasing,
+                        colour_jitter=self.colour_jitter,
+                    )
+                )
+            else:
+                if strong:
+                    crop = strong_augment(crop, rng, colour_jitter_strength=self.colour_jitter)
+                if self.augment:
+                    crop = reid_augment(crop, rng, erasing=self.erasing)
             crops.append(np.ascontiguousarray(crop))
             labels.append(int(self.train_label[item]) if source == TRAIN else -1)
-        return {
+        out = {"augment": torch.from_numpy(np.stack(rows))} if rows else {}
+        return out | {
             "images": torch.from_numpy(np.stack(crops)),
             "positives": torch.from_numpy(spec["positives"]),
             "negatives": torch.from_numpy(spec["negatives"]),
@@ -249,6 +291,8 @@ class TripletDataModule(L.LightningDataModule):
         steps_per_epoch: batches per epoch and rank.
         val_fraction: share of the training set's GT identities held out for validation.
         num_val_triplets: fixed validation triplets drawn from the held-out identities.
+        augment_on: ``loader`` (workers augment each crop) or ``device`` (workers draw the
+            parameters; ``ReIDModule`` augments the batch where it trains).
         seed: drives the identity split, the validation triplets and every batch.
     """
 
@@ -269,9 +313,12 @@ class TripletDataModule(L.LightningDataModule):
         augment: bool = True,
         erasing: float = 0.5,
         colour_jitter: float = 1.0,
+        augment_on: str = "loader",
         seed: int = 0,
     ):
         super().__init__()
+        if augment_on not in ("loader", "device"):
+            raise ValueError(f"augment_on must be 'loader' or 'device', not {augment_on!r}")
         if phase not in ("intra", "inter"):
             raise ValueError(f"phase must be 'intra' or 'inter', not {phase!r}")
         if sampling not in ("pk", "triplets"):
@@ -288,6 +335,7 @@ class TripletDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.augment, self.erasing = augment, erasing
         self.colour_jitter = colour_jitter
+        self.augment_on = augment_on
         self.seed = seed
         self.train_label, self.val_label = split_identities(
             self.train_items, val_fraction=val_fraction, seed=seed
@@ -382,6 +430,7 @@ class TripletDataModule(L.LightningDataModule):
         }
         augment = {"augment": self.augment, "erasing": self.erasing}
         augment["colour_jitter"] = self.colour_jitter
+        augment["augment_on"] = self.augment_on
         if self.sampling == "pk":
             self.batch_sampler = PKBatchSampler(num_instances=self.num_instances, **common)
             self.train_dataset = PKDataset(
@@ -410,8 +459,29 @@ class TripletDataModule(L.LightningDataModule):
             # every rank validates its own share of the fixed triplets
             self.val_dataset = _ValTriplets(t, triplets[rank::world_size], self.val_label)
 
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """A training batch of ``augment_on=device`` carries its crops as they are and each view's
+        parameters (``augment``): it is augmented here, on the device that trains."""
+        if not isinstance(batch, dict) or "augment" not in batch:
+            return batch
+        batch = dict(batch)
+        params = batch.pop("augment")
+        if "images" in batch:
+            batch["images"] = augment_batch(batch["images"], params)
+        else:  # triplets: params (B, 3, columns), one row per anchor / positive / negative
+            for i, key in enumerate(("anchor", "positive", "negative")):
+                batch[key] = augment_batch(batch[key], params[:, i])
+        return batch
+
     def _loader_kwargs(self) -> dict:
-        return {"num_workers": self.num_workers, "persistent_workers": self.num_workers > 0}
+        """Workers kept between epochs; batches in pinned memory when training on CUDA (so the
+        copy to the GPU runs asynchronously)."""
+        cuda = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        return {
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+            "pin_memory": cuda,
+        }
 
     def train_dataloader(self) -> DataLoader:
         if self.sampling == "pk":  # the dataset loads whole batches: no collation

@@ -277,6 +277,7 @@ def _datamodule(cfg: DictConfig, run: RunFolder, phase: str):
         augment=bool(data.augment),
         erasing=float(data.erasing),
         colour_jitter=float(data.colour_jitter),
+        augment_on=str(data.augment_on),
         seed=int(cfg.seed),
     )
 

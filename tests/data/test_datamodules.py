@@ -65,3 +65,29 @@ def test_held_out_identities_are_disjoint_from_training_identities(crops):
     assert sorted(set(train_label[train_label >= 0])) == list(range(len(trained)))
     again = split_identities(items, val_fraction=0.5, seed=0)
     assert np.array_equal(again[0], train_label)
+
+
+@pytest.mark.parametrize("sampling", ["pk", "triplets"])
+def test_device_augmentation_batches_carry_raw_crops_and_the_loaders_draws(crops, sampling):
+    """augment_on=device: the batch holds the crops as cut and each view's parameters; augmented
+    (batch_augment) they are the loader's batch up to rounding and the erased boxes' noise."""
+    from remots.data.batch_augment import COL, COLUMNS, augment_batch
+
+    kw = dict(sampling=sampling, num_instances=2, batch_size=8 if sampling == "pk" else 4)
+    loader = next(iter(_dm(crops, **kw).train_dataloader()))
+    device = next(iter(_dm(crops, augment_on="device", **kw).train_dataloader()))
+    keys = ["images"] if sampling == "pk" else ["anchor", "positive", "negative"]
+    params = device["augment"].reshape(-1, len(keys), len(COLUMNS))
+    assert params.dtype == torch.float64 and (params[..., COL["strong"]] > 0).any()
+    for i, key in enumerate(keys):
+        got = augment_batch(device[key], params[:, i]).numpy().astype(int)
+        want = loader[key].numpy().astype(int)
+        clean = (params[:, i, COL["erase1_h"]] == 0) & (params[:, i, COL["erase2_h"]] == 0)
+        diff = np.abs(got - want)[clean.numpy()]
+        assert clean.any() and diff.mean() < 1.0 and np.mean(diff <= 2) > 0.99, key
+    assert all(torch.equal(loader[k], device[k]) for k in loader if k not in keys)
+
+
+def test_augment_on_must_be_loader_or_device(crops):
+    with pytest.raises(ValueError, match="augment_on"):
+        _dm(crops, augment_on="gpu")

@@ -85,3 +85,32 @@ def test_loss_falls_on_synthetic_triplets(crops):
         opt.step()
     after = loss_now()
     assert after < 0.5 * before
+
+
+def test_a_device_augmented_batch_is_augmented_after_its_transfer(crops):
+    """augment_on=device inside Lightning: what training_step receives is the batch augmented by
+    its own rows (the datamodule's on_after_batch_transfer), not the raw crops the loader sent."""
+    from remots.data.batch_augment import augment_batch
+
+    dm = _dm(crops, sampling="pk", num_instances=2, batch_size=8, augment_on="device")
+    dm.setup("fit")
+    raw = next(iter(dm.train_dataloader()))
+    seen = []
+
+    class Record(L.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            seen.append(batch)
+
+    trainer = L.Trainer(
+        fast_dev_run=True,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[Record()],
+    )
+    trainer.fit(_module(), datamodule=dm)
+    batch = seen[0]
+    assert "augment" not in batch
+    assert torch.equal(batch["images"], augment_batch(raw["images"], raw["augment"]))
+    assert not torch.equal(batch["images"], raw["images"])
