@@ -107,7 +107,7 @@ def test_augment_on_is_checked_and_changes_the_training_hash(tmp_path):
     from remots.errors import ConfigError
 
     out = f"paths.output_root={tmp_path}"
-    with pytest.raises(ConfigError, match="model.data.augment_on"):
+    with pytest.raises(ConfigError, match=r"model\.data\.augment_on"):
         config.validate(compose_cfg("train", ["model.data.augment_on=gpu", out]))
     loader = compose_cfg("train", [out])
     device = compose_cfg("train", ["model.data.augment_on=device", out])

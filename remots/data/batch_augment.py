@@ -157,7 +157,9 @@ def _move_and_erase(
             (bx >= box[1]) & (bx < box[1] + box[3])
         )[:, None, :]
         source = torch.where(erased, zero + 1 + by[:, :, None] * w + bx[:, None, :], source)
-        pixels.append(torch.randint(0, 256, (b, h * w, c), generator=gen, device=dev, dtype=x.dtype))
+        pixels.append(
+            torch.randint(0, 256, (b, h * w, c), generator=gen, device=dev, dtype=x.dtype)
+        )
     flat = source.reshape(b, h * w, 1).expand(b, h * w, c)
     return torch.gather(torch.cat(pixels, 1), 1, flat).reshape(b, h, w, c)
 
