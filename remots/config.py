@@ -366,6 +366,7 @@ class ModelDataConfig:
     ratio: list[int] = field(default_factory=lambda: [1, 1])
     steps_per_epoch: int = 40
     target_epochs: float | None = None
+    inter_target_epochs: float | None = None
     val_fraction: float = 0.2
     num_val_triplets: int = 64
     num_workers: int = 0
@@ -395,6 +396,13 @@ class ModelDataConfig:
             "model.data.target_epochs",
             self.target_epochs,
             "null (trainer.max_steps) or a number of epochs over the target crops > 0",
+        )
+        _require(
+            self.inter_target_epochs is None
+            or _number_in(self.inter_target_epochs, 0, 10_000, lo_open=True),
+            "model.data.inter_target_epochs",
+            self.inter_target_epochs,
+            "null (as target_epochs) or a number of epochs over the target crops > 0",
         )
         _require(
             self.sampling in ("triplets", "pk"),

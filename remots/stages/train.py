@@ -234,10 +234,14 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
 
 def phase_steps(cfg: DictConfig, datamodule, phase: str) -> int | None:
     """The phase's optimizer steps: None (``trainer.max_steps`` as configured) unless
-    ``model.data.target_epochs`` is set, then ``ceil(target_epochs * target crops / target crops
-    a step shows)``: a long video trains proportionally longer, a short one no longer than it
-    needs. Without target crops (no triplet from the target videos) ``trainer.max_steps``."""
-    epochs = cfg.model.data.get("target_epochs")
+    ``model.data.target_epochs`` is set (for the inter phase, ``inter_target_epochs`` when set),
+    then ``ceil(epochs * target crops / target crops a step shows)``: a long video trains
+    proportionally longer, a short one no longer than it needs. Without target crops (no triplet
+    from the target videos) ``trainer.max_steps``."""
+    data = cfg.model.data
+    epochs = data.get("target_epochs")
+    if phase == "inter" and data.get("inter_target_epochs") is not None:
+        epochs = data.inter_target_epochs
     if epochs is None:
         return None
     crops, per_step = datamodule.num_target_crops, datamodule.target_views_per_step()

@@ -164,7 +164,8 @@ def test_target_epochs_set_the_steps_from_the_target_crops_and_scale_the_schedul
 ):
     """model.data.target_epochs: ceil(epochs x target crops / target crops a step shows) steps,
     the scheduler's warm-up and milestones scaled from trainer.max_steps; null keeps
-    trainer.max_steps. Hand-computed on the toy target video."""
+    trainer.max_steps; inter_target_epochs counts the inter phase's alone. Hand-computed on the
+    toy target video."""
     run_dir = tmp_path / "r"
     _, _, dets, _ = _prepare(data_root, run_dir)
     cfg = _cfg(
@@ -178,6 +179,20 @@ def test_target_epochs_set_the_steps_from_the_target_crops_and_scale_the_schedul
     steps = train.phase_steps(cfg, datamodule, "intra")
     assert steps == int(np.ceil(2.5 * len(dets) / 4))
     assert train.phase_steps(_cfg(data_root, run_dir), datamodule, "intra") is None
+    # inter_target_epochs: the inter phase's own count, the intra phase keeps target_epochs
+    both = _cfg(
+        data_root,
+        run_dir,
+        "intra",
+        "model.data.sampling=pk",
+        "model.data.target_epochs=2.5",
+        "model.data.inter_target_epochs=4",
+    )
+    assert train.phase_steps(both, datamodule, "intra") == steps
+    assert train.phase_steps(both, datamodule, "inter") == int(np.ceil(4 * len(dets) / 4))
+    only = _cfg(data_root, run_dir, "intra", "model.data.inter_target_epochs=4")
+    assert train.phase_steps(only, datamodule, "intra") is None
+    assert train.phase_steps(only, datamodule, "inter") == int(np.ceil(4 * len(dets) / 4))
     # the schedule: warm-up 20 and milestones [300, 420] of 480 steps, scaled to 960
     node = cfg.model.scheduler
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
