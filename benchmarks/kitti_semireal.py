@@ -49,8 +49,8 @@ The chain runs as a user runs it on videos of this length: the defaults, except 
 phase trains 2.5 epochs over the target crops (``model.data.inter_target_epochs=2.5``: 960 steps
 on the 6,143 crops of the four target videos, 16 a step) instead of the 480 steps sized for the
 synthetic default, whose target videos are 8 times shorter. Three training seeds on one machine
-(``--chain-args seed=N``): merged IDF1 car 0.851 / 0.849 / 0.851 and pedestrian 0.816 / 0.814 /
-0.813 with it, 0.840 / 0.863 / 0.829 and 0.776 / 0.809 / 0.800 with 480 steps.
+(``--chain-args seed=N``): merged IDF1 car 0.857 / 0.857 / 0.840 and pedestrian 0.809 / 0.793 /
+0.825 with it, 0.840 / 0.863 / 0.829 and 0.776 / 0.809 / 0.800 with 480 steps.
 
 Rows (the same fused detections everywhere: the chain's ``detections/<seq>.txt``): IoU-only
 baseline, short tracklets and ReMOTS merged tracks of the chain (``track.py stage=all`` as a
