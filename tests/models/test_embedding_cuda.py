@@ -74,3 +74,20 @@ def test_cuda_features_match_the_cpu_features(precision, min_cosine):
         assert gpu.shape == cpu.shape and gpu.dtype == np.float32
         assert (cpu * gpu).sum(axis=1).min() > min_cosine
     assert embed_crops(net.cpu(), crops[:0], device="cuda", progress=False).shape == (0, 512)
+
+
+class _BrokenUnderAutocast(torch.nn.Module):
+    """Stand-in for a bf16 kernel that keeps writing NaN (every reduced-precision pass)."""
+
+    feature_dim = 4
+
+    def embed(self, x):
+        f = x.flatten(1)[:, :4] + 1.0
+        return torch.full_like(f, float("nan")) if torch.is_autocast_enabled("cpu") else f
+
+
+def test_a_bf16_batch_that_stays_nan_is_computed_in_float32():
+    crops = np.random.default_rng(1).integers(0, 256, (5, 4, 2, 3), dtype=np.uint8)
+    net = _BrokenUnderAutocast()
+    bf16 = embed_crops(net, crops, batch_size=2, progress=False, precision="bf16")
+    np.testing.assert_array_equal(bf16, embed_crops(net, crops, batch_size=2, progress=False))
