@@ -5,7 +5,7 @@ With ``augment_on=loader`` (the default) every loader worker augments its crops 
 numpy and OpenCV (``remots.data.augment``). With ``augment_on=device`` the workers only draw each
 view's parameters, from the same generator in the same order (``draw_view``: one float64 row per
 view, ``COLUMNS``), and ship the crops as they are; ``augment_batch`` then applies the same
-operations to the batch with torch, after it reached the GPU (``ReIDModule``'s
+operations to the batch with torch, after it reached the GPU (``TripletDataModule``'s
 ``on_after_batch_transfer``). The pixels agree with the loader's up to rounding (OpenCV computes
 uint8 resizing, blur and colour conversion in fixed point) and the random pixels of random erasing,
 which come from a torch generator seeded by the batch (``noise_seed``).

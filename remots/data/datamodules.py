@@ -292,7 +292,7 @@ class TripletDataModule(L.LightningDataModule):
         val_fraction: share of the training set's GT identities held out for validation.
         num_val_triplets: fixed validation triplets drawn from the held-out identities.
         augment_on: ``loader`` (workers augment each crop) or ``device`` (workers draw the
-            parameters; ``ReIDModule`` augments the batch where it trains).
+            parameters; ``on_after_batch_transfer`` augments the batch where it trains).
         seed: drives the identity split, the validation triplets and every batch.
     """
 

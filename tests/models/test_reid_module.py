@@ -43,16 +43,22 @@ def _module(num_identities=0, id_loss_weight=0.0, lr=1e-3):
     )
 
 
-def test_fast_dev_run_on_cpu(crops):
-    dm = _dm(crops)
-    module = _module(num_identities=dm.num_identities, id_loss_weight=1.0)
-    trainer = L.Trainer(
+def _fast_dev_trainer(**kwargs) -> L.Trainer:
+    """One training and one validation batch on the CPU, quietly."""
+    return L.Trainer(
         fast_dev_run=True,
         accelerator="cpu",
         logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
+        **kwargs,
     )
+
+
+def test_fast_dev_run_on_cpu(crops):
+    dm = _dm(crops)
+    module = _module(num_identities=dm.num_identities, id_loss_weight=1.0)
+    trainer = _fast_dev_trainer()
     trainer.fit(module, datamodule=dm)
     assert trainer.global_step == 1
     for key in ("train/loss", "train/loss_triplet", "train/loss_id", "val/triplet_acc"):
@@ -101,14 +107,7 @@ def test_a_device_augmented_batch_is_augmented_after_its_transfer(crops):
         def on_train_batch_start(self, trainer, module, batch, batch_idx):
             seen.append(batch)
 
-    trainer = L.Trainer(
-        fast_dev_run=True,
-        accelerator="cpu",
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[Record()],
-    )
+    trainer = _fast_dev_trainer(callbacks=[Record()])
     trainer.fit(_module(), datamodule=dm)
     batch = seen[0]
     assert "augment" not in batch
