@@ -83,6 +83,8 @@ class Stage:
         video's name once that video's outputs are written (in any order: sequences may run
         side by side).
     config_keys: the config nodes (dotted paths) whose values the stage's outputs depend on.
+    ignored_keys: dotted paths inside ``config_keys`` that the stage does not read (a later
+        stage lists them in its own ``config_keys``): changing one reruns only from that stage.
     resume_files: state a killed attempt leaves to resume from (relative paths); removed when an
         attempt under another hash begins, so a run never resumes another config's state.
     """
@@ -92,6 +94,7 @@ class Stage:
     config_keys: tuple[str, ...]
     per_sequence: bool = False
     resume_files: tuple[str, ...] = ()
+    ignored_keys: tuple[str, ...] = ()
 
 
 STAGES = (
@@ -101,11 +104,29 @@ STAGES = (
         train.intra,
         ("model", "trainer", "callbacks", "seed"),
         resume_files=("checkpoints/intra-last.ckpt",),
+        # read by later stages only: a sweep over them keeps the intra encoder
+        ignored_keys=(
+            "model.data.inter_target_epochs",
+            "model.short_term_appearance",  # resolved into tracker.use_appearance
+            "model.embed",
+        ),
     ),
-    Stage("embed_short", embed.embed_short, ("tracker.features_phase",), per_sequence=True),
+    Stage(
+        "embed_short",
+        embed.embed_short,
+        ("tracker.features_phase", "model.embed"),
+        per_sequence=True,
+    ),
     Stage("short", short.short, ("flow", "tracker"), per_sequence=True),
-    Stage("inter", train.inter, (), resume_files=("checkpoints/inter-last.ckpt",)),
-    Stage("embed_merge", embed.embed_merge, ("merge.features",), per_sequence=True),
+    Stage(
+        "inter",
+        train.inter,
+        ("model.data.inter_target_epochs",),
+        resume_files=("checkpoints/inter-last.ckpt",),
+    ),
+    Stage(
+        "embed_merge", embed.embed_merge, ("merge.features", "model.embed"), per_sequence=True
+    ),
     Stage("merge", merge.merge, ("merge", "seed"), per_sequence=True),
     Stage("eval", evaluate.evaluate, ("eval",)),
     Stage("report", report.report, ("report",)),
@@ -125,12 +146,22 @@ def _strip_run_only(obj):
     return obj
 
 
+def _pop_dotted(tree: dict, path: str) -> None:
+    *parents, leaf = path.split(".")
+    for name in parents:
+        tree = tree.get(name)
+        if not isinstance(tree, dict):
+            return
+    tree.pop(leaf, None)
+
+
 def stage_hash(cfg: DictConfig, stage: Stage, previous: str) -> str:
     """SHA-256 over the previous stage's digest, the stage's name and the config nodes it depends
     on, resolved, with the run folder's path masked (so a sweep job can reuse a base run's
     artifacts) and run-only keys (progress, workers, device) left out. A per-sequence stage
     leaves out ``data.sequences`` (which sequences run does not change what each one writes).
-    The input files are the detect stage's per-sequence fingerprints (``inputs``)."""
+    The input files are the detect stage's per-sequence fingerprints (``inputs``); the stage's
+    ``ignored_keys`` are left out."""
     parts: dict = {"previous": previous, "stage": stage.name}
     for key in stage.config_keys:
         value = OmegaConf.select(cfg, key)
@@ -138,6 +169,9 @@ def stage_hash(cfg: DictConfig, stage: Stage, previous: str) -> str:
             value = OmegaConf.to_container(value, resolve=True)
             if key == "data" and stage.per_sequence:
                 value.pop("sequences", None)
+            for ignored in stage.ignored_keys:
+                if ignored.startswith(key + "."):
+                    _pop_dotted(value, ignored[len(key) + 1 :])
         parts[key] = value
     text = json.dumps(_strip_run_only(parts), sort_keys=True, default=str)
     text = text.replace(str(Path(cfg.paths.run_dir)), "<run_dir>")

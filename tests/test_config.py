@@ -114,3 +114,30 @@ def test_augment_on_is_checked_and_changes_the_training_hash(tmp_path):
     config.validate(device)
     intra = next(s for s in pipeline.STAGES if s.name == "intra")
     assert pipeline.stage_hash(loader, intra, "") != pipeline.stage_hash(device, intra, "")
+
+
+@pytest.mark.parametrize(
+    ("override", "first_changed"),
+    [
+        ("model.data.inter_target_epochs=2.5", "inter"),
+        ("model.short_term_appearance=false", "short"),
+        ("model.embed.batch_size=64", "embed_short"),
+        ("model.data.target_epochs=2", "intra"),
+    ],
+)
+def test_a_key_read_later_reruns_the_chain_from_the_stage_that_reads_it(
+    override, first_changed, tmp_path
+):
+    """Stage hashes chain (each builds on the previous digest): a key enters the hash of the first
+    stage that reads it. The inter phase's epochs, the short tracker's use of appearance and the
+    embedding batch leave the intra encoder as it is (a sweep over them keeps it)."""
+    from remots import pipeline
+
+    out = f"paths.output_root={tmp_path}"
+    base, changed = compose_cfg("track", [out]), compose_cfg("track", [override, out])
+    differs = [
+        s.name
+        for s in pipeline.STAGES
+        if pipeline.stage_hash(base, s, "") != pipeline.stage_hash(changed, s, "")
+    ]
+    assert differs[0] == first_changed
