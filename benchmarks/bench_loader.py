@@ -2,7 +2,8 @@
 target positives, Luo et al.'s on every view) per second, augmented by the loader's workers
 (``model.data.augment_on=loader``) or on the device that trains (``augment_on=device``: the
 workers only draw parameters; ``remots.data.batch_augment`` augments the batch after its
-transfer). No encoder runs: this is what the loader can feed.
+transfer), with the crops read by the workers or, ``crops_on=device``, sliced from one crop bank
+on the device (the workers send rows). No encoder runs: this is what the loader can feed.
 
     python benchmarks/bench_loader.py                          # CPU, and CUDA when available
     python benchmarks/bench_loader.py --sizes 256x128 --workers 0 2 --batches 30
@@ -40,8 +41,9 @@ def synthetic_cache(size: tuple[int, int], frames: int = 200, per_frame: int = 1
 
 
 def bench(cache, mode: str, device: torch.device, workers: int, batch: int, batches: int) -> float:
-    """Views per second through the loader (and, for ``device``, the batch augmentation on
-    ``device`` after the copy), over ``batches`` batches after one warm-up batch."""
+    """Views per second through the loader (and, for ``device`` and ``bank``, the batch
+    augmentation on ``device`` after the copy; ``bank``: crops sliced from the crop bank), over
+    ``batches`` batches after one warm-up batch (which builds the bank)."""
     dm = TripletDataModule(
         train=[SequenceCrops("train", cache, cache.obj_ids.copy())],
         target=[SequenceCrops("target", cache, np.zeros(len(cache), np.int64))],
@@ -51,7 +53,8 @@ def bench(cache, mode: str, device: torch.device, workers: int, batch: int, batc
         num_instances=2,
         steps_per_epoch=batches + 1,
         num_workers=workers,
-        augment_on=mode,
+        augment_on="loader" if mode == "loader" else "device",
+        crops_on="device" if mode == "bank" else "loader",
         seed=0,
     )
     dm.setup("fit")
@@ -85,17 +88,22 @@ def main(argv=None) -> None:
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"views/s of P x K batches of {args.batch} views (intra phase), {args.batches} batches")
     print(
-        "| crop | workers | augment_on=loader | augment_on=device, "
-        + ", ".join(f"batch on {d.type}" for d in devices)
+        "| crop | workers | augment_on=loader | "
+        + " | ".join(
+            f"augment_on=device{bank}, batch on {d.type}"
+            for bank in ("", " + crops_on=device")
+            for d in devices
+        )
         + " |"
     )
-    print("|---|---|---|" + "---|" * len(devices))
+    print("|---|---|---|" + "---|" * 2 * len(devices))
     for text in args.sizes:
         size = tuple(int(v) for v in text.split("x"))
         cache = synthetic_cache(size)
         for workers in args.workers:
             row = [bench(cache, "loader", devices[0], workers, args.batch, args.batches)]
-            row += [bench(cache, "device", d, workers, args.batch, args.batches) for d in devices]
+            for mode in ("device", "bank"):
+                row += [bench(cache, mode, d, workers, args.batch, args.batches) for d in devices]
             print(f"| {text} | {workers} | " + " | ".join(f"{v:,.0f}" for v in row) + " |")
 
 

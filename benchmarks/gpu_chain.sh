@@ -43,8 +43,9 @@ nproc | tee -a "$OUT/tests.log"
 timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/models/test_embedding_cuda.py \
     tests/data/test_batch_augment.py 2>&1 | tail -5 | tee -a "$OUT/tests.log" || true
 
-# the training loader alone: augmented by its workers or, as a batch, on the GPU
-timeout 60 python3 benchmarks/bench_loader.py --sizes 256x128 --workers 0 8 --batch 192 \
+# the training loader alone: augmented by its workers or, as a batch, on the GPU (crops read by
+# the workers or sliced from the crop bank on the GPU)
+timeout 90 python3 benchmarks/bench_loader.py --sizes 256x128 --workers 0 8 --batch 192 \
     --batches 20 2>&1 | tee "$OUT/bench_loader_gpu.md" || true
 
 # shellcheck disable=SC2086
@@ -52,4 +53,5 @@ timeout 400 python3 benchmarks/bench_chain.py --out /tmp/bench_chain --sequences
     --train-frames 200 --model reid_seresnext50 --trainer gpu --steps 300 --embed-check \
     --embed-crops 8192 --markdown "$OUT/bench_chain_gpu.md" ${BENCH_ARGS:-} \
     model.net.pretrained=false report.overlays.max_frames=40 \
+    model.data.augment_on=device model.data.crops_on=device \
     2>&1 | tee "$OUT/bench_chain_gpu.log"

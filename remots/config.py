@@ -374,6 +374,7 @@ class ModelDataConfig:
     erasing: float = 0.5
     colour_jitter: float = 1.0
     augment_on: str = "loader"
+    crops_on: str = "loader"
 
     def __post_init__(self):
         _require(
@@ -381,6 +382,14 @@ class ModelDataConfig:
             "model.data.augment_on",
             self.augment_on,
             "loader (each worker, numpy / OpenCV) or device (the batch, torch, where it trains)",
+        )
+        _require(
+            self.crops_on == "loader"
+            or (self.crops_on == "device" and self.augment_on == "device"),
+            "model.data.crops_on",
+            self.crops_on,
+            "loader (the workers read the crops), or device with model.data.augment_on=device "
+            "(one crop bank on the training device, sliced per batch)",
         )
         _require(
             len(self.input_size) == 2 and min(self.input_size) >= 8,

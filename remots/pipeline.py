@@ -71,7 +71,7 @@ NOT_OUTPUTS = (
 # look at, never an output.
 SET_ASIDE = ".corrupt"
 # Config keys that change how a stage runs, never what it writes.
-RUN_ONLY_KEYS = {"progress", "num_workers", "workers", "device"}
+RUN_ONLY_KEYS = {"progress", "num_workers", "workers", "device", "crops_on"}
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,7 @@ STAGES = (
         ("model.data.inter_target_epochs",),
         resume_files=("checkpoints/inter-last.ckpt",),
     ),
-    Stage(
-        "embed_merge", embed.embed_merge, ("merge.features", "model.embed"), per_sequence=True
-    ),
+    Stage("embed_merge", embed.embed_merge, ("merge.features", "model.embed"), per_sequence=True),
     Stage("merge", merge.merge, ("merge", "seed"), per_sequence=True),
     Stage("eval", evaluate.evaluate, ("eval",)),
     Stage("report", report.report, ("report",)),

@@ -116,6 +116,27 @@ def test_augment_on_is_checked_and_changes_the_training_hash(tmp_path):
     assert pipeline.stage_hash(loader, intra, "") != pipeline.stage_hash(device, intra, "")
 
 
+def test_crops_on_is_checked_and_enters_no_stage_hash(tmp_path):
+    """The crop bank gives the batches the workers would read, byte for byte
+    (tests/data/test_datamodules.py): crops_on is how a run is fed, not what it writes. It needs
+    the device augmentation; anything else is refused naming the key."""
+    from remots import config, pipeline
+    from remots.errors import ConfigError
+
+    out = f"paths.output_root={tmp_path}"
+    with pytest.raises(ConfigError, match=r"model\.data\.crops_on='device'"):
+        config.validate(compose_cfg("train", ["model.data.crops_on=device", out]))
+    with pytest.raises(ConfigError, match=r"model\.data\.crops_on='gpu'"):
+        config.validate(compose_cfg("train", ["model.data.crops_on=gpu", out]))
+    read = compose_cfg("train", ["model.data.augment_on=device", out])
+    banked = compose_cfg(
+        "train", ["model.data.augment_on=device", "model.data.crops_on=device", out]
+    )
+    config.validate(banked)
+    for stage in pipeline.STAGES:
+        assert pipeline.stage_hash(read, stage, "") == pipeline.stage_hash(banked, stage, "")
+
+
 @pytest.mark.parametrize(
     ("override", "first_changed"),
     [

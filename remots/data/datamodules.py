@@ -90,6 +90,19 @@ class CropItems:
     def crop(self, item: int) -> np.ndarray:
         return np.array(self._cache[self.seq_of_item[item]].crops[self.row_of_item[item]])
 
+    def crop_shape(self) -> tuple[int, ...] | None:
+        """``(H, W, 3)`` of the crops, None without any."""
+        for cache in self._cache:
+            return tuple(cache.crops.shape[1:])
+        return None
+
+    def read_all(self, out: np.ndarray) -> None:
+        """Every crop, in item order, into ``out`` ``(len(self), H, W, 3)`` uint8."""
+        start = 0
+        for cache in self._cache:
+            out[start : start + len(cache)] = cache.crops
+            start += len(cache)
+
 
 def split_identities(
     items: CropItems, *, val_fraction: float, seed: int
@@ -132,7 +145,10 @@ class TripletDataset(Dataset):
     sample gets Luo et al.'s re-ID augmentation when ``augment``; the positive of an intra-frame
     triplet (same crop as the anchor) gets the strong augmentation on top. With ``augment_on``
     ``device`` the crops are returned as they are, with ``augment``: float64 ``(3, len(COLUMNS))``,
-    each crop's parameters (``remots.data.batch_augment``), drawn from the same seed.
+    each crop's parameters (``remots.data.batch_augment``), drawn from the same seed. With
+    ``crops_on`` ``device`` (needs ``augment_on`` ``device``) no crop is read: ``items`` int64
+    ``(3,)`` are the three crops' rows in the crop bank (``TripletDataModule``), and the batch is
+    gathered from it where it trains.
     """
 
     def __init__(
@@ -146,8 +162,11 @@ class TripletDataset(Dataset):
         erasing: float = 0.5,
         colour_jitter: float = 1.0,
         augment_on: str = "loader",
+        crops_on: str = "loader",
     ):
         self.sources = {TRAIN: train, TARGET: target}
+        self.bank_offset = {TRAIN: 0, TARGET: len(train)}
+        self.gather = crops_on == "device"
         self.colour_jitter = colour_jitter
         self.train_label = train_label
         self.intra_frame = intra_frame
@@ -162,12 +181,18 @@ class TripletDataset(Dataset):
         source, a, p, n, seed = key
         items = self.sources[source]
         rng = np.random.default_rng(seed)
-        crops = [items.crop(a), items.crop(p), items.crop(n)]
         strong = source == TARGET and self.intra_frame
         out = {}
+        if self.gather:
+            rows = np.array([a, p, n], np.int64) + self.bank_offset[source]
+            out["items"] = torch.from_numpy(rows)
+            crops = [None] * 3
+            h, w = items.crop_shape()[:2]
+        else:
+            crops = [items.crop(a), items.crop(p), items.crop(n)]
+            h, w = crops[0].shape[:2]
         if self.on_device:  # the same draws, in the same order, applied to the batch later
             rows = np.zeros((3, len(COLUMNS)), np.float64)
-            h, w = crops[0].shape[:2]
             if strong:
                 draw_strong(rows[1], rng, h, w, colour_jitter=self.colour_jitter)
             for row in rows if self.augment else ():
@@ -181,10 +206,10 @@ class TripletDataset(Dataset):
             if self.augment:
                 crops = [reid_augment(c, rng, erasing=self.erasing) for c in crops]
         label = int(self.train_label[a]) if source == TRAIN else -1
+        if not self.gather:
+            for key, crop in zip(("anchor", "positive", "negative"), crops, strict=True):
+                out[key] = torch.from_numpy(np.ascontiguousarray(crop))
         return out | {
-            "anchor": torch.from_numpy(np.ascontiguousarray(crops[0])),
-            "positive": torch.from_numpy(np.ascontiguousarray(crops[1])),
-            "negative": torch.from_numpy(np.ascontiguousarray(crops[2])),
             "label": torch.tensor(label, dtype=torch.int64),
             "frame": torch.tensor(int(items.frames[a]), dtype=torch.int64),
             "group": torch.tensor(int(items.seq_of_item[a]), dtype=torch.int64),
@@ -199,7 +224,9 @@ class PKDataset(Dataset):
     et al.'s re-ID augmentation when ``augment``; a ``strong`` view (a repeated crop, the
     positive of its first view) gets the strong augmentation first. With ``augment_on``
     ``device`` the crops are returned as they are, with ``augment``: float64
-    ``(B, len(COLUMNS))``, each view's parameters (``remots.data.batch_augment``).
+    ``(B, len(COLUMNS))``, each view's parameters (``remots.data.batch_augment``). With
+    ``crops_on`` ``device`` no crop is read: ``items`` int64 ``(B,)`` are the views' rows in the
+    crop bank (``TripletDataModule``), gathered where the batch trains.
     """
 
     def __init__(
@@ -212,8 +239,11 @@ class PKDataset(Dataset):
         erasing: float = 0.5,
         colour_jitter: float = 1.0,
         augment_on: str = "loader",
+        crops_on: str = "loader",
     ):
         self.sources = {TRAIN: train, TARGET: target}
+        self.bank_offset = {TRAIN: 0, TARGET: len(train)}
+        self.gather = crops_on == "device"
         self.train_label = train_label
         self.augment, self.erasing, self.colour_jitter = augment, erasing, colour_jitter
         self.on_device = augment_on == "device"
@@ -222,17 +252,23 @@ class PKDataset(Dataset):
         return sum(len(s) for s in self.sources.values())
 
     def __getitem__(self, spec: dict) -> dict:
-        crops, labels, rows = [], [], []
+        crops, labels, rows, bank_rows = [], [], [], []
         for source, item, strong, seed in zip(
             spec["source"], spec["item"], spec["strong"], spec["seed"], strict=True
         ):
             rng = np.random.default_rng(int(seed))
-            crop = self.sources[int(source)].crop(int(item))
+            items = self.sources[int(source)]
+            if self.gather:
+                bank_rows.append(int(item) + self.bank_offset[int(source)])
+                shape = items.crop_shape()
+            else:
+                crop = items.crop(int(item))
+                shape = crop.shape
             if self.on_device:  # the same draws, applied to the batch later
                 rows.append(
                     draw_view(
                         rng,
-                        *crop.shape[:2],
+                        *shape[:2],
                         strong=bool(strong),
                         augment=self.augment,
                         erasing=self.erasing,
@@ -244,11 +280,15 @@ class PKDataset(Dataset):
                     crop = strong_augment(crop, rng, colour_jitter_strength=self.colour_jitter)
                 if self.augment:
                     crop = reid_augment(crop, rng, erasing=self.erasing)
-            crops.append(np.ascontiguousarray(crop))
+            if not self.gather:
+                crops.append(np.ascontiguousarray(crop))
             labels.append(int(self.train_label[item]) if source == TRAIN else -1)
         out = {"augment": torch.from_numpy(np.stack(rows))} if rows else {}
+        if self.gather:
+            out["items"] = torch.tensor(bank_rows, dtype=torch.int64)
+        else:
+            out["images"] = torch.from_numpy(np.stack(crops))
         return out | {
-            "images": torch.from_numpy(np.stack(crops)),
             "positives": torch.from_numpy(spec["positives"]),
             "negatives": torch.from_numpy(spec["negatives"]),
             "label": torch.tensor(labels, dtype=torch.int64),
@@ -293,6 +333,12 @@ class TripletDataModule(L.LightningDataModule):
         num_val_triplets: fixed validation triplets drawn from the held-out identities.
         augment_on: ``loader`` (workers augment each crop) or ``device`` (workers draw the
             parameters; ``on_after_batch_transfer`` augments the batch where it trains).
+        crops_on: ``loader`` (workers read each crop from the caches and the batch is copied to
+            the device) or ``device`` (with ``augment_on=device``): every crop of the phase is
+            one uint8 array, the crop bank, copied once to the training device (through pinned
+            memory on CUDA); the workers send only rows and parameters, and
+            ``on_after_batch_transfer`` slices the batch from the bank. The same batches, byte
+            for byte.
         seed: drives the identity split, the validation triplets and every batch.
     """
 
@@ -314,11 +360,16 @@ class TripletDataModule(L.LightningDataModule):
         erasing: float = 0.5,
         colour_jitter: float = 1.0,
         augment_on: str = "loader",
+        crops_on: str = "loader",
         seed: int = 0,
     ):
         super().__init__()
         if augment_on not in ("loader", "device"):
             raise ValueError(f"augment_on must be 'loader' or 'device', not {augment_on!r}")
+        if crops_on not in ("loader", "device"):
+            raise ValueError(f"crops_on must be 'loader' or 'device', not {crops_on!r}")
+        if crops_on == "device" and augment_on != "device":
+            raise ValueError("crops_on='device' needs augment_on='device'")
         if phase not in ("intra", "inter"):
             raise ValueError(f"phase must be 'intra' or 'inter', not {phase!r}")
         if sampling not in ("pk", "triplets"):
@@ -336,6 +387,8 @@ class TripletDataModule(L.LightningDataModule):
         self.augment, self.erasing = augment, erasing
         self.colour_jitter = colour_jitter
         self.augment_on = augment_on
+        self.crops_on = crops_on
+        self._bank: torch.Tensor | None = None
         self.seed = seed
         self.train_label, self.val_label = split_identities(
             self.train_items, val_fraction=val_fraction, seed=seed
@@ -431,6 +484,7 @@ class TripletDataModule(L.LightningDataModule):
         augment = {"augment": self.augment, "erasing": self.erasing}
         augment["colour_jitter"] = self.colour_jitter
         augment["augment_on"] = self.augment_on
+        augment["crops_on"] = self.crops_on
         if self.sampling == "pk":
             self.batch_sampler = PKBatchSampler(num_instances=self.num_instances, **common)
             self.train_dataset = PKDataset(
@@ -459,13 +513,48 @@ class TripletDataModule(L.LightningDataModule):
             # every rank validates its own share of the fixed triplets
             self.val_dataset = _ValTriplets(t, triplets[rank::world_size], self.val_label)
 
+    def crop_bank(self, device: torch.device) -> torch.Tensor:
+        """Every crop of the phase, training set then target, as one uint8 ``(N, H, W, 3)``
+        tensor on ``device`` (built on the first call: read once from the memory-mapped caches
+        into pinned memory when ``device`` is CUDA, then copied)."""
+        if self._bank is not None and self._bank.device == device:
+            return self._bank
+        shape = self.train_items.crop_shape() or self.target_items.crop_shape()
+        n_train = len(self.train_items)
+        cuda = device.type == "cuda"
+        bank = torch.empty((n_train + len(self.target_items), *shape), dtype=torch.uint8)
+        if cuda:
+            bank = bank.pin_memory()
+        self.train_items.read_all(bank[:n_train].numpy())
+        self.target_items.read_all(bank[n_train:].numpy())
+        try:
+            self._bank = bank.to(device, non_blocking=cuda)
+        except torch.OutOfMemoryError:
+            raise InputError(
+                f"model.data.crops_on=device: the crop bank ({bank.nbytes / 2**30:.1f} GiB, "
+                f"{len(bank)} crops) does not fit on {device}; set model.data.crops_on=loader"
+            ) from None
+        log.info(
+            "crop bank: %d crops, %.1f MiB on %s", len(bank), bank.nbytes / 2**20, device
+        )  # fmt: skip
+        return self._bank
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """A training batch of ``augment_on=device`` carries its crops as they are and each view's
-        parameters (``augment``): it is augmented here, on the device that trains."""
+        """A training batch of ``augment_on=device`` carries its crops as they are (or, with
+        ``crops_on=device``, their rows in the crop bank, sliced here) and each view's parameters
+        (``augment``): it is augmented here, on the device that trains."""
         if not isinstance(batch, dict) or "augment" not in batch:
             return batch
         batch = dict(batch)
         params = batch.pop("augment")
+        if "items" in batch:
+            items = batch.pop("items")
+            crops = self.crop_bank(items.device)[items]
+            if crops.dim() == 4:
+                batch["images"] = crops
+            else:  # triplets: items (B, 3)
+                for i, key in enumerate(("anchor", "positive", "negative")):
+                    batch[key] = crops[:, i].contiguous()
         if "images" in batch:
             batch["images"] = augment_batch(batch["images"], params)
         else:  # triplets: params (B, 3, columns), one row per anchor / positive / negative

@@ -282,6 +282,7 @@ def _datamodule(cfg: DictConfig, run: RunFolder, phase: str):
         erasing=float(data.erasing),
         colour_jitter=float(data.colour_jitter),
         augment_on=str(data.augment_on),
+        crops_on=str(data.crops_on),
         seed=int(cfg.seed),
     )
 

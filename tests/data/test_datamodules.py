@@ -91,3 +91,59 @@ def test_device_augmentation_batches_carry_raw_crops_and_the_loaders_draws(crops
 def test_augment_on_must_be_loader_or_device(crops):
     with pytest.raises(ValueError, match="augment_on"):
         _dm(crops, augment_on="gpu")
+
+
+@pytest.mark.parametrize("sampling", ["pk", "triplets"])
+def test_crop_bank_batches_equal_the_loaders_crops_byte_for_byte(crops, sampling):
+    """crops_on=device: the workers send each view's row in the crop bank (training set, then
+    target) instead of its pixels; sliced from the bank and augmented, the batch equals the one
+    whose crops the workers read, byte for byte, for both samplers."""
+    kw = dict(sampling=sampling, num_instances=2, batch_size=8 if sampling == "pk" else 4)
+    kw["augment_on"] = "device"
+    read = _dm(crops, **kw)
+    banked = _dm(crops, crops_on="device", **kw)
+    keys = ["images"] if sampling == "pk" else ["anchor", "positive", "negative"]
+    for raw, rows in zip(read.train_dataloader(), banked.train_dataloader(), strict=True):
+        assert not any(k in rows for k in keys)
+        want_rows = rows["items"].reshape(-1)
+        assert want_rows.dtype == torch.int64 and int(want_rows.max()) < len(
+            banked.crop_bank(torch.device("cpu"))
+        )
+        raw_crops = torch.stack([raw[k] for k in keys], 1).reshape(-1, *raw[keys[0]].shape[1:])
+        assert torch.equal(banked.crop_bank(torch.device("cpu"))[want_rows], raw_crops)
+        got = banked.on_after_batch_transfer(rows, 0)
+        want = read.on_after_batch_transfer(raw, 0)
+        assert set(got) == set(want)
+        assert all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_crop_bank_holds_every_crop_in_item_order(crops):
+    dm = _dm(crops, augment_on="device", crops_on="device")
+    bank = dm.crop_bank(torch.device("cpu"))
+    train, target = crops
+    assert bank.dtype == torch.uint8 and len(bank) == len(train.cache) + len(target.cache)
+    assert np.array_equal(bank[: len(train.cache)].numpy(), train.cache.crops)
+    assert np.array_equal(bank[len(train.cache) :].numpy(), target.cache.crops)
+    assert dm.crop_bank(torch.device("cpu")) is bank  # built once
+
+
+def test_crops_on_device_needs_the_device_augmentation(crops):
+    with pytest.raises(ValueError, match="crops_on"):
+        _dm(crops, crops_on="device")
+    with pytest.raises(ValueError, match="crops_on"):
+        _dm(crops, augment_on="device", crops_on="gpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_crop_bank_on_cuda_gives_the_crops_the_workers_read(crops):
+    """The bank copied to CUDA through pinned memory, sliced on the GPU: the same uint8 crops as
+    the workers' batch moved to the GPU."""
+    kw = dict(sampling="pk", num_instances=2, batch_size=8, augment_on="device", augment=False)
+    read = next(iter(_dm(crops, **kw).train_dataloader()))
+    banked = _dm(crops, crops_on="device", **kw)
+    rows = next(iter(banked.train_dataloader()))
+    cuda = torch.device("cuda")
+    assert banked.crop_bank(cuda).device.type == "cuda"
+    got = banked.crop_bank(cuda)[rows["items"].to(cuda)].cpu()
+    assert torch.equal(got, read["images"])

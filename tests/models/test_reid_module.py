@@ -113,3 +113,24 @@ def test_a_device_augmented_batch_is_augmented_after_its_transfer(crops):
     assert "augment" not in batch
     assert torch.equal(batch["images"], augment_batch(raw["images"], raw["augment"]))
     assert not torch.equal(batch["images"], raw["images"])
+
+
+def test_a_crop_bank_batch_reaches_training_step_as_the_workers_batch_would(crops):
+    """crops_on=device inside Lightning: the loader sends rows, on_after_batch_transfer slices
+    them from the crop bank and augments them; training_step receives the very batch that the
+    workers' crops give."""
+    seen = {}
+
+    for crops_on in ("loader", "device"):
+
+        class Record(L.Callback):
+            def on_train_batch_start(self, trainer, module, batch, batch_idx, key=crops_on):
+                seen[key] = batch
+
+        dm = _dm(
+            crops, sampling="pk", num_instances=2, batch_size=8, augment_on="device",
+            crops_on=crops_on,
+        )  # fmt: skip
+        _fast_dev_trainer(callbacks=[Record()]).fit(_module(), datamodule=dm)
+    assert "items" not in seen["device"] and set(seen["device"]) == set(seen["loader"])
+    assert all(torch.equal(seen["device"][k], seen["loader"][k]) for k in seen["loader"])
