@@ -184,8 +184,8 @@ class TripletDataset(Dataset):
         strong = source == TARGET and self.intra_frame
         out = {}
         if self.gather:
-            rows = np.array([a, p, n], np.int64) + self.bank_offset[source]
-            out["items"] = torch.from_numpy(rows)
+            bank_rows = np.array([a, p, n], np.int64) + self.bank_offset[source]
+            out["items"] = torch.from_numpy(bank_rows)
             crops = [None] * 3
             h, w = items.crop_shape()[:2]
         else:
