@@ -40,10 +40,21 @@ def synthetic_cache(size: tuple[int, int], frames: int = 200, per_frame: int = 1
     return CropCache(crops, index.T.astype(np.int64))
 
 
-def bench(cache, mode: str, device: torch.device, workers: int, batch: int, batches: int) -> float:
+def bench(
+    cache,
+    mode: str,
+    device: torch.device,
+    workers: int,
+    batch: int,
+    batches: int,
+    *,
+    augment: bool = True,
+) -> float:
     """Views per second through the loader (and, for ``device`` and ``bank``, the batch
     augmentation on ``device`` after the copy; ``bank``: crops sliced from the crop bank), over
-    ``batches`` batches after one warm-up batch (which builds the bank)."""
+    ``batches`` batches after one warm-up batch (which builds the bank). ``augment`` False
+    (``device`` and ``bank``): the crops delivered to ``device`` without the augmentation, what
+    the feeding alone costs."""
     dm = TripletDataModule(
         train=[SequenceCrops("train", cache, cache.obj_ids.copy())],
         target=[SequenceCrops("target", cache, np.zeros(len(cache), np.int64))],
@@ -63,6 +74,8 @@ def bench(cache, mode: str, device: torch.device, workers: int, batch: int, batc
     def one():
         b = next(loader)
         b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
+        if not augment:
+            return dm.crop_bank(device)[b["items"]] if mode == "bank" else b["images"]
         b = dm.on_after_batch_transfer(b, 0)
         return b["images"]
 
@@ -87,23 +100,26 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"views/s of P x K batches of {args.batch} views (intra phase), {args.batches} batches")
+    modes = [(m, d) for m in ("device", "bank") for d in devices]
+    names = {"device": "augment_on=device", "bank": "augment_on=device + crops_on=device"}
     print(
         "| crop | workers | augment_on=loader | "
-        + " | ".join(
-            f"augment_on=device{bank}, batch on {d.type}"
-            for bank in ("", " + crops_on=device")
-            for d in devices
-        )
+        + " | ".join(f"{names[m]}, batch on {d.type}" for m, d in modes)
+        + " | "
+        + " | ".join(f"{names[m]}, crops on {d.type} (no augmentation)" for m, d in modes)
         + " |"
     )
-    print("|---|---|---|" + "---|" * 2 * len(devices))
+    print("|---|---|---|" + "---|" * 2 * len(modes))
     for text in args.sizes:
         size = tuple(int(v) for v in text.split("x"))
         cache = synthetic_cache(size)
         for workers in args.workers:
             row = [bench(cache, "loader", devices[0], workers, args.batch, args.batches)]
-            for mode in ("device", "bank"):
-                row += [bench(cache, mode, d, workers, args.batch, args.batches) for d in devices]
+            for augment in (True, False):
+                row += [
+                    bench(cache, m, d, workers, args.batch, args.batches, augment=augment)
+                    for m, d in modes
+                ]
             print(f"| {text} | {workers} | " + " | ".join(f"{v:,.0f}" for v in row) + " |")
 
 
