@@ -147,3 +147,20 @@ def test_crop_bank_on_cuda_gives_the_crops_the_workers_read(crops):
     assert banked.crop_bank(cuda).device.type == "cuda"
     got = banked.crop_bank(cuda)[rows["items"].to(cuda)].cpu()
     assert torch.equal(got, read["images"])
+
+
+def test_a_crop_bank_too_large_for_the_device_is_one_clear_error(crops, monkeypatch):
+    """Stand-in for a GPU out of memory (no GPU here): the copy to the device raises
+    torch.OutOfMemoryError, and the user gets the bank's size and the key to change instead."""
+    from remots.errors import InputError
+
+    dm = _dm(crops, augment_on="device", crops_on="device")
+
+    def out_of_memory(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory (stand-in)")
+
+    monkeypatch.setattr(torch.Tensor, "to", out_of_memory)
+    with pytest.raises(
+        InputError, match=r"crops_on=device: the crop bank .* set model\.data\.crops_on=loader"
+    ):
+        dm.crop_bank(torch.device("cpu"))
