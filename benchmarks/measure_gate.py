@@ -13,11 +13,18 @@ Usage::
 ``--run`` is a run folder after ``stage=short`` (``detections/<seq>.txt``,
 ``features/<phase>/<seq>.npy``); ``--root`` the MOTSChallenge folder of the target sequences'
 GT (for a KITTI MOTS layout run, ``--kitti`` reads ``instances_txt``).
+
+``--breakdown`` instead scores the gate the run applied (theta_short of each sequence and class
+from ``tracklets_short/<seq>.json``) per sequence, and by the link's warped IoU, the smaller
+mask's height and the lower detection score: which true links it cuts, which wrong ones it
+blocks.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import logging
 import sys
 from pathlib import Path
@@ -30,6 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from measure_short import match_to_gt, purity_fragmentation, trackeval_data  # noqa: E402
 
+from remots import masks  # noqa: E402
 from remots.io.detections import Detections, read_detections_txt  # noqa: E402
 from remots.io.instances import CAR, CLASS_NAMES, PEDESTRIAN  # noqa: E402
 from remots.tracking.gate import candidate_links, gate_statistics  # noqa: E402
@@ -63,6 +71,9 @@ def main(argv=None) -> None:
     parser.add_argument("--statistics", nargs="*", default=list(THETA_SHORT_STATISTICS))
     parser.add_argument("--num-std", type=float, default=3.0)
     parser.add_argument("--track", action="store_true", help="also run the short-term tracker")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="the run's own gate, per sequence and by bins"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     import trackeval
@@ -90,6 +101,9 @@ def main(argv=None) -> None:
         prepared.append((seq, dets, feats, gt_id, links))
     if not prepared:
         parser.error(f"no sequence of {args.root} has detections and features in {args.run}")
+    if args.breakdown:
+        print_breakdown(args.run, prepared)
+        return
     print(
         f"run={args.run} phase={args.phase} sequences={[p[0].name for p in prepared]} "
         f"num_std={args.num_std}"
@@ -162,6 +176,78 @@ def main(argv=None) -> None:
                     f"{100 * float(idf1):.1f} |"
                 )
             print(cells)
+
+
+# bins of the breakdown: (name, edges)
+BINS = (
+    ("warped IoU", (0.0, 0.2, 0.4, 0.6, 0.8, 1.01)),
+    ("height px", (0, 20, 30, 45, 70, 100_000)),
+    ("score", (0.0, 0.5, 0.7, 0.8, 0.9, 1.01)),
+)
+
+
+def link_table(run: Path, prepared) -> list[dict]:
+    """One row per candidate link of ``prepared`` with the theta_short the run applied to it
+    (NaN: no gate), its similarity, whether it is true or wrong, and what it is binned by."""
+    rows = []
+    for seq, dets, feats, gt_id, links in prepared:
+        record = json.loads((run / "tracklets_short" / f"{seq.name}.json").read_text())
+        theta = {int(k): v for k, v in (record.get("theta_short") or {}).items()}
+        used = record.get("use_appearance", True)
+        f = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+        by_row = {d.obj_id: d for d in dets}
+        for a, b, iou in links:
+            da, db = by_row[int(a)], by_row[int(b)]
+            t = theta.get(da.class_id) if used else None
+            ia, ib = gt_id[da.obj_id], gt_id[db.obj_id]
+            height = masks.bbox([da.rle, db.rle])[:, 3].min()
+            rows.append(
+                {
+                    "seq": seq.name,
+                    "class": da.class_id,
+                    "theta": float("nan") if t is None else float(t),
+                    "sim": float(f[da.obj_id] @ f[db.obj_id]),
+                    "true": bool(ia == ib and ia >= 0),
+                    "wrong": bool(ia != ib and (ia >= 0 or ib >= 0)),
+                    "warped IoU": float(iou),
+                    "height px": float(height),
+                    "score": float(min(da.score, db.score)),
+                }
+            )
+    return rows
+
+
+def _cut_share(rows: list[dict]) -> str:
+    """``n (cut %)``: links with similarity below their theta (a NaN theta cuts nothing)."""
+    if not rows:
+        return "0"
+    cut = np.mean([r["sim"] < r["theta"] for r in rows])  # NaN compares False: passed
+    return f"{len(rows)} ({cut:.1%})"
+
+
+def print_breakdown(run: Path, prepared) -> None:
+    rows = link_table(run, prepared)
+    print("true links: number (share cut by the gate); wrong candidates: number (share blocked)")
+    for class_id in sorted({r["class"] for r in rows}):
+        mine = [r for r in rows if r["class"] == class_id]
+        print(f"\n**{CLASS_NAMES.get(class_id, class_id)}**\n")
+        print("| links of | theta_short | true links (cut) | wrong candidates (blocked) |")
+        print("|---|---|---|---|")
+        sequences = sorted({r["seq"] for r in mine})
+        groups = [(f"sequence {s}", [r for r in mine if r["seq"] == s]) for s in sequences]
+        for name, edges in BINS:
+            for lo, hi in itertools.pairwise(edges):
+                label = f"{name} [{lo:g}, {hi:g})" if hi != edges[-1] else f"{name} >= {lo:g}"
+                groups.append((label, [r for r in mine if lo <= r[name] < hi]))
+        groups.append(("all", mine))
+        for label, group in groups:
+            thetas = sorted({round(r["theta"], 3) for r in group if not np.isnan(r["theta"])})
+            theta = ", ".join(f"{t:.3f}" for t in thetas) if label.startswith("sequence") else ""
+            if label.startswith("sequence") and not thetas:
+                theta = "none (no gate)"
+            true = [r for r in group if r["true"]]
+            wrong = [r for r in group if r["wrong"]]
+            print(f"| {label} | {theta} | {_cut_share(true)} | {_cut_share(wrong)} |")
 
 
 def _gt_of(prepared, seq):
