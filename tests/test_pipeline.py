@@ -133,6 +133,18 @@ def test_changed_merge_config_reruns_merge_and_what_follows(tmp_path, make_cfg, 
     assert (tmp_path / "r" / "results" / f"{SEQ}.txt").read_text() == "merge 30\n"
 
 
+def test_a_key_only_a_later_stage_reads_keeps_the_intra_encoder(tmp_path, make_cfg):
+    """The inter phase's epoch count is read from inter on: changing it reruns inter and what
+    follows, and the intra encoder (minutes of training) is kept."""
+    run_all(make_cfg())
+    calls(tmp_path)
+    status = run_all(make_cfg("model.data.inter_target_epochs=2.5"))
+    assert calls(tmp_path) == expected_calls(
+        "inter", "embed_merge", "merge", "eval", "report", "export"
+    )
+    assert status["intra"] == status["short"] == "skipped"
+
+
 def test_a_rewritten_artifact_reruns_its_stage_and_every_stage_it_feeds(tmp_path, make_cfg):
     cfg = make_cfg()
     run_all(cfg)
