@@ -75,7 +75,7 @@ def bench(
         b = next(loader)
         b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
         if not augment:
-            return dm.crop_bank(device)[b["items"]] if mode == "bank" else b["images"]
+            return dm.with_crops(b)["images"]
         b = dm.on_after_batch_transfer(b, 0)
         return b["images"]
 

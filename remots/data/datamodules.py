@@ -186,7 +186,6 @@ class TripletDataset(Dataset):
         if self.gather:
             bank_rows = np.array([a, p, n], np.int64) + self.bank_offset[source]
             out["items"] = torch.from_numpy(bank_rows)
-            crops = [None] * 3
             h, w = items.crop_shape()[:2]
         else:
             crops = [items.crop(a), items.crop(p), items.crop(n)]
@@ -539,22 +538,29 @@ class TripletDataModule(L.LightningDataModule):
         )  # fmt: skip
         return self._bank
 
-    def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """A training batch of ``augment_on=device`` carries its crops as they are (or, with
-        ``crops_on=device``, their rows in the crop bank, sliced here) and each view's parameters
-        (``augment``): it is augmented here, on the device that trains."""
-        if not isinstance(batch, dict) or "augment" not in batch:
+    def with_crops(self, batch: dict) -> dict:
+        """A ``crops_on=device`` batch with its crops sliced from the crop bank in place of their
+        rows (``items``); any other batch as it is."""
+        if "items" not in batch:
             return batch
         batch = dict(batch)
+        items = batch.pop("items")
+        bank = self.crop_bank(items.device)
+        if items.dim() == 1:
+            batch["images"] = bank[items]
+        else:  # triplets: items (B, 3)
+            for i, key in enumerate(("anchor", "positive", "negative")):
+                batch[key] = bank[items[:, i]]
+        return batch
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """A training batch of ``augment_on=device`` carries its crops as they are (or, with
+        ``crops_on=device``, their rows in the crop bank: ``with_crops``) and each view's
+        parameters (``augment``): it is augmented here, on the device that trains."""
+        if not isinstance(batch, dict) or "augment" not in batch:
+            return batch
+        batch = dict(self.with_crops(batch))  # a copy: the loader's batch stays whole
         params = batch.pop("augment")
-        if "items" in batch:
-            items = batch.pop("items")
-            crops = self.crop_bank(items.device)[items]
-            if crops.dim() == 4:
-                batch["images"] = crops
-            else:  # triplets: items (B, 3)
-                for i, key in enumerate(("anchor", "positive", "negative")):
-                    batch[key] = crops[:, i].contiguous()
         if "images" in batch:
             batch["images"] = augment_batch(batch["images"], params)
         else:  # triplets: params (B, 3, columns), one row per anchor / positive / negative
