@@ -403,7 +403,7 @@ def embed_check_here(overrides: list[str], max_crops: int) -> dict:
     from remots.config import typed
     from remots.devices import resolve_device
     from remots.io.run_folder import RunFolder
-    from remots.models.embedding import embed_crops, forward_settings
+    from remots.models.embedding import embed_crops, encoder_input, forward_settings
     from remots.stages.encoder import load_encoder
     from remots.stages.videos import target_videos
 
@@ -427,14 +427,8 @@ def embed_check_here(overrides: list[str], max_crops: int) -> dict:
     embed_s = time.perf_counter() - t0
 
     model, dtype, channels_last = forward_settings(model, device)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     batches = [
-        torch.from_numpy(np.array(crops[i : i + batch]))
-        .to(device)
-        .permute(0, 3, 1, 2)
-        .float()
-        .div_(255.0)
-        .contiguous(memory_format=memory_format)
+        encoder_input(torch.from_numpy(np.array(crops[i : i + batch])).to(device), channels_last)
         for i in range(0, len(crops), batch)
     ]
     with torch.inference_mode():
