@@ -17,6 +17,13 @@
 # the overlays of the first 40 frames a sequence, and the embedding against the forward pass
 # alone. Before the chain: the training loader alone (bench_loader.py, crops augmented by 8
 # workers or as a batch on the GPU). BENCH_ARGS adds to or overrides bench_chain.py's arguments.
+#
+# Before spending device time, here (CPU, about 6 minutes on 2 cores):
+#        bash benchmarks/gpu_chain.sh --smoke
+# runs the same steps on the CPU, sized down (2 short 1080p videos, 2 steps a phase, 64 crops for
+# the embedding check), with the packages the device image lacks made unimportable
+# (benchmarks/device_image/sitecustomize.py): an import or argument that would fail there
+# fails here. The CUDA tests are collected and skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,16 +41,28 @@ fi
 
 OUT=${OUT:-/tmp/gpu_chain_out}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site:$PWD WANDB_MODE=disabled PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/tests.log"
+if [ "${1:-}" = "--smoke" ]; then
+    PY=${PYTHON:-.venv/bin/python}
+    export PYTHONPATH=$PWD/benchmarks/device_image:$PWD WANDB_MODE=disabled PYTHONUNBUFFERED=1
+    SIZE="--scale 0.015 --sequences 2 --train-frames 20 --trainer cpu --steps 2 --embed-crops 64"
+    LOADER="--workers 0 2 --batches 3"
+    echo "smoke run on the CPU, packages missing on the device image blocked" | tee "$OUT/tests.log"
+else
+    PY=python3
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site:$PWD WANDB_MODE=disabled PYTHONUNBUFFERED=1
+    SIZE="--sequences 16 --train-frames 200 --trainer gpu --steps 300 --embed-crops 8192"
+    LOADER="--workers 0 8 --batches 20"
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader \
+        | tee "$OUT/tests.log"
+fi
 nproc | tee -a "$OUT/tests.log"
 
 # the chain trains with the batch augmented on the GPU and sliced from the crop bank when their
 # CUDA tests pass, else with the default loader (the workers read and augment each crop)
 FEED="model.data.augment_on=device model.data.crops_on=device"
-if ! timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/models/test_embedding_cuda.py \
+if ! timeout 60 $PY -m pytest -q -p no:cacheprovider -m gpu tests/models/test_embedding_cuda.py \
     tests/data/test_batch_augment.py tests/data/test_datamodules.py >"$OUT/gpu_tests.log" 2>&1; then
     FEED=""
     echo "a CUDA test failed: the chain trains with the default loader" | tee -a "$OUT/tests.log"
@@ -52,12 +71,12 @@ tail -5 "$OUT/gpu_tests.log" | tee -a "$OUT/tests.log"
 
 # the training loader alone: augmented by its workers or, as a batch, on the GPU (crops read by
 # the workers or sliced from the crop bank on the GPU)
-timeout 60 python3 benchmarks/bench_loader.py --sizes 256x128 --workers 0 8 --batch 192 \
-    --batches 20 2>&1 | tee "$OUT/bench_loader_gpu.md" || true
+# shellcheck disable=SC2086
+timeout 60 $PY benchmarks/bench_loader.py --sizes 256x128 --batch 192 $LOADER \
+    2>&1 | tee "$OUT/bench_loader_gpu.md" || true
 
 # shellcheck disable=SC2086
-timeout 400 python3 benchmarks/bench_chain.py --out /tmp/bench_chain --sequences 16 \
-    --train-frames 200 --model reid_seresnext50 --trainer gpu --steps 300 --embed-check \
-    --embed-crops 8192 --markdown "$OUT/bench_chain_gpu.md" ${BENCH_ARGS:-} \
+timeout 400 $PY benchmarks/bench_chain.py --out /tmp/bench_chain $SIZE \
+    --model reid_seresnext50 --embed-check --markdown "$OUT/bench_chain_gpu.md" ${BENCH_ARGS:-} \
     model.net.pretrained=false report.overlays.max_frames=40 $FEED \
     2>&1 | tee "$OUT/bench_chain_gpu.log"
