@@ -343,10 +343,28 @@ def _trainer(cfg: DictConfig, run: RunFolder, phase: str, steps: int | None = No
     every = int(cfg.stage.get("checkpoint_every", 1))
     callbacks.append(_atomic_checkpoint_callback(run.checkpoint(phase).parent, phase, every))
     extra = {} if steps is None else {"max_steps": steps}
-    return instantiate(
+    trainer = instantiate(
         cfg.trainer,
         logger=loggers or False,
         callbacks=callbacks,
         default_root_dir=str(run.root),
         **extra,
     )
+    keep_deterministic_fast()
+    return trainer
+
+
+def keep_deterministic_fast() -> None:
+    """Deterministic algorithms without filling new memory.
+
+    ``trainer.deterministic=true`` (every config here) makes Lightning call
+    ``torch.use_deterministic_algorithms(True)``, which by default also fills every new
+    tensor's memory with NaN (integers: their maximum) so that a read of uninitialised memory
+    shows. remots reads none, and PyTorch's documentation says such a program may turn the
+    filling off and stay deterministic. It cost 16 % of the default encoder's CPU training
+    step (3.63 against 4.27 it/s, MobileNetV2 at 128x64, batch 32, 2 cores), and the stages
+    after training in the same process paid it too; the weights and results are the same bytes
+    with it off."""
+    import torch
+
+    torch.utils.deterministic.fill_uninitialized_memory = False

@@ -134,3 +134,37 @@ def test_a_crop_bank_batch_reaches_training_step_as_the_workers_batch_would(crop
         _fast_dev_trainer(callbacks=[Record()]).fit(_module(), datamodule=dm)
     assert "items" not in seen["device"] and set(seen["device"]) == set(seen["loader"])
     assert all(torch.equal(seen["device"][k], seen["loader"][k]) for k in seen["loader"])
+
+
+def test_deterministic_training_without_filling_memory_gives_the_same_weights(crops):
+    """The training stage turns off PyTorch's filling of new memory under deterministic
+    algorithms (16 % of a CPU step): reading no uninitialised memory, training must give the
+    same weights bit for bit with and without the filling."""
+    from remots.stages.train import keep_deterministic_fast
+
+    def train(fill: bool) -> list[torch.Tensor]:
+        module = _module()
+        trainer = L.Trainer(
+            max_steps=3,
+            accelerator="cpu",
+            deterministic=True,
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            limit_val_batches=0,
+        )
+        if not fill:
+            keep_deterministic_fast()
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.utils.deterministic.fill_uninitialized_memory is fill
+        trainer.fit(module, datamodule=_dm(crops))
+        return [p.detach().clone() for p in module.parameters()]
+
+    try:
+        filled, unfilled = train(fill=True), train(fill=False)
+    finally:
+        torch.use_deterministic_algorithms(False)
+        torch.utils.deterministic.fill_uninitialized_memory = True
+    assert all(torch.equal(a, b) for a, b in zip(filled, unfilled, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(filled, _module().parameters(), strict=True))
