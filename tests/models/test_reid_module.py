@@ -144,16 +144,7 @@ def test_deterministic_training_without_filling_memory_gives_the_same_weights(cr
 
     def train(fill: bool) -> list[torch.Tensor]:
         module = _module()
-        trainer = L.Trainer(
-            max_steps=3,
-            accelerator="cpu",
-            deterministic=True,
-            logger=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            enable_checkpointing=False,
-            limit_val_batches=0,
-        )
+        trainer = _fast_dev_trainer(deterministic=True)
         if not fill:
             keep_deterministic_fast()
         assert torch.are_deterministic_algorithms_enabled()
