@@ -6,6 +6,7 @@ L2-normalised). On CUDA both use AMP (fp16 autocast) and channels-last.
 
     python benchmarks/bench_encoder.py                      # CPU, and CUDA when available
     python benchmarks/bench_encoder.py --gpu-batches 64 128 256 --steps 20
+    python benchmarks/bench_encoder.py --backbones mobilenetv2_100 --sizes 128x64 --cpu-batch 33
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def main() -> None:
     parser.add_argument("--cpu-batch", type=int, default=48)
     parser.add_argument("--gpu-batches", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--no-cpu", action="store_true")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["64x32", "256x128"],
+        help="crop sizes, HxW (default: %(default)s)",
+    )
     args = parser.parse_args()
     rows = []
     devices = [] if args.no_cpu else [("cpu", [args.cpu_batch])]
@@ -85,7 +92,7 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
         devices.append(("cuda", args.gpu_batches))
     for backbone in args.backbones:
-        for size in ((64, 32), (256, 128)):
+        for size in [tuple(int(v) for v in text.split("x")) for text in args.sizes]:
             for dev, batches in devices:
                 for batch in batches:
                     device = torch.device(dev)
