@@ -21,10 +21,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from remots.models.components.backbone import ReIDEncoder
+from remots.models.components.backbone import ReIDEncoder, to_images
 from remots.models.embedding import embed_crops
 from remots.models.losses import triplet_loss
-from remots.models.reid_module import to_images
 
 
 def bench_train(net, device, batch, size, steps, amp) -> float:

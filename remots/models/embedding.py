@@ -14,8 +14,7 @@ from tqdm import tqdm
 
 from remots.errors import ConfigError
 from remots.models.checkpoints import load_checkpoint
-from remots.models.components.backbone import ReIDEncoder
-from remots.models.reid_module import to_images
+from remots.models.components.backbone import ReIDEncoder, to_images
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,11 @@ import torch
 import torch.nn.functional as F
 
 from remots.models.checkpoints import plain_hyperparameters
-from remots.models.components.backbone import ReIDEncoder
+from remots.models.components.backbone import ReIDEncoder, to_images
 from remots.models.losses import batch_hard_triplet_loss, triplet_distances, triplet_loss
 from remots.models.retrieval import retrieval_metrics
 
 log = logging.getLogger(__name__)
-
-
-def to_images(batch_images: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(B, H, W, 3)`` RGB crops -> float ``(B, 3, H, W)`` in [0, 1]."""
-    return batch_images.permute(0, 3, 1, 2).float().div_(255.0)
 
 
 class ReIDModule(L.LightningModule):

@@ -22,6 +22,12 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def to_images(batch_images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, H, W, 3)`` RGB crops -> float ``(B, 3, H, W)`` in [0, 1], the encoder's input
+    (a permuted view: channels-last strides)."""
+    return batch_images.permute(0, 3, 1, 2).float().div_(255.0)
+
+
 class ReIDEncoder(nn.Module):
     """timm backbone + global average pooling + optional BNNeck (+ identity classifier).
 
