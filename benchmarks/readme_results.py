@@ -99,8 +99,8 @@ def demo_table(out: Path) -> str:
         previous = row
     lines += [
         "",
-        f"`python track.py stage=all` (`make demo`): wall time {seconds / 60:.0f} min "
-        f"{seconds % 60:.0f} s, peak RSS {peak / 1024:.2f} GB ({per_stage}); theta_short "
+        f"`python track.py stage=all` (`make demo`): wall time {round(seconds) // 60} min "
+        f"{round(seconds) % 60} s, peak RSS {peak / 1024:.2f} GB ({per_stage}); theta_short "
         f"estimated per sequence and class: {estimates}. Measured on {machine()}.",
     ]
     return "\n".join(lines)
