@@ -18,7 +18,7 @@
 # alone. Before the chain: the training loader alone (bench_loader.py, crops augmented by 8
 # workers or as a batch on the GPU). BENCH_ARGS adds to or overrides bench_chain.py's arguments.
 #
-# Before spending device time, here (CPU, about 6 minutes on 2 cores):
+# Before spending device time, here (CPU, about 5 minutes on 2 cores):
 #        bash benchmarks/gpu_chain.sh --smoke
 # runs the same steps on the CPU, sized down (2 short 1080p videos, 2 steps a phase, 64 crops for
 # the embedding check), with the packages the device image lacks made unimportable

@@ -145,7 +145,9 @@ def test_deterministic_training_without_filling_memory_gives_the_same_weights(cr
     def train(fill: bool) -> list[torch.Tensor]:
         module = _module()
         trainer = _fast_dev_trainer(deterministic=True)
-        if not fill:
+        if fill:  # PyTorch's default, whatever an earlier test left
+            torch.utils.deterministic.fill_uninitialized_memory = True
+        else:
             keep_deterministic_fast()
         assert torch.are_deterministic_algorithms_enabled()
         assert torch.utils.deterministic.fill_uninitialized_memory is fill
