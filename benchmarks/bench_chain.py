@@ -521,11 +521,17 @@ def main(argv=None) -> None:
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
+        from remots.errors import RemotsError
+
         overrides = json.loads(args.overrides_json)
-        if args.child == "embed-check":
-            print(json.dumps(embed_check_here(overrides, args.embed_crops)))
-        else:
-            print(json.dumps(run_stage_here(args.child, overrides, args.one_thread)))
+        try:
+            if args.child == "embed-check":
+                print(json.dumps(embed_check_here(overrides, args.embed_crops)))
+            else:
+                print(json.dumps(run_stage_here(args.child, overrides, args.one_thread)))
+        except RemotsError as err:  # a stale or locked run folder, a bad override: one line
+            sys.stderr.write(f"error: {err}\n")
+            raise SystemExit(2) from None
         return
 
     from remots import pipeline
