@@ -17,7 +17,10 @@ Usage (hydra overrides after the options):
     python benchmarks/measure_encoder_phases.py [--toy] [--run-dir DIR] [--trained] [override ...]
 --toy writes a small synthetic dataset into the run folder instead of the configured data.
 --trained measures a finished chain's encoders (its checkpoints) instead of training them; the
-overrides must then be the chain's, e.g. for a run of benchmarks/kitti_semireal.py::
+overrides must then be the chain's. The chain's run folder is only read: its checkpoints,
+detections and short tracklets are copied into --out (default: <run-dir>.encoder_phases beside
+it), where the features and encoder_phases.json are written. E.g. for a run of
+benchmarks/kitti_semireal.py::
 
     python benchmarks/measure_encoder_phases.py --trained --run-dir <out>/runs/remots \
         data=kitti_mots data.root=<root> data.train_split=train data.target_split=val \
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -91,6 +95,25 @@ def stand_in_short_tracklets(
     return track
 
 
+def copy_trained_inputs(chain_dir: Path, out: Path) -> Path:
+    """``out`` holding what ``--trained`` reads from a finished chain's run folder: its intra and
+    inter checkpoints, detections and short tracklets (the chain's folder stays as it was)."""
+    wanted = [chain_dir / "checkpoints" / f"{p}.ckpt" for p in ("intra", "inter")]
+    missing = [str(p) for p in wanted if not p.is_file()]
+    if missing:
+        raise SystemExit(f"--trained: {', '.join(missing)} missing (run the chain first)")
+    out = out.resolve()
+    for folder, pattern in (
+        ("checkpoints", "*.ckpt"),
+        ("detections", "*.txt"),
+        ("tracklets_short", "*.json"),
+    ):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for path in sorted((chain_dir / folder).glob(pattern)):
+            shutil.copyfile(path, out / folder / path.name)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -104,6 +127,11 @@ def main() -> None:
         action="store_true",
         help="measure the encoders a finished chain left in --run-dir (checkpoints/intra.ckpt, "
         "inter.ckpt) instead of training them here",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="with --trained: the folder the measurement writes (default <run-dir>.encoder_phases)",
     )
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -119,7 +147,9 @@ def main() -> None:
     from remots.stages import embed, train
     from remots.stages.videos import target_videos
 
-    run_dir = Path(args.run_dir).resolve()
+    run_dir = chain_dir = Path(args.run_dir).resolve()
+    if args.trained:  # the chain's folder is read, never written: measure in a copy of its inputs
+        run_dir = copy_trained_inputs(run_dir, Path(args.out or f"{run_dir}.encoder_phases"))
     overrides = [f"paths.run_dir={run_dir}", *args.overrides]
     if args.toy:
         from remots.synthetic import SyntheticParams, generate_dataset
@@ -213,7 +243,7 @@ def main() -> None:
     if timings:
         print(f"training time: intra {timings['intra']:.0f} s, inter {timings['inter']:.0f} s")
     else:
-        print(f"encoders: the run folder's checkpoints ({run_dir / 'checkpoints'})")
+        print(f"encoders: the checkpoints of {chain_dir} (measured in {run_dir})")
     print(f"{'encoder':<10} {'triplet acc':>11} {'rank-1':>8} {'mAP':>8} {'queries':>8}")
     for r in rows:
         print(
