@@ -1,6 +1,6 @@
 """Semi-real KITTI MOTS benchmark: rendered frames over the real KITTI MOTS ground truth, a
-simulated detector, and the whole ReMOTS chain run as a user runs it, against ByteTrack and the
-oracle association.
+simulated detector, and the whole ReMOTS chain run as a user runs it, against ByteTrack, OC-SORT,
+BoT-SORT and the oracle association.
 
 What is real: the 12 KITTI MOTS training sequences in ``../shared/data/kitti_mots_train``
 (trajectories, mask shapes, occlusions, truncation at the image border, ignore regions, frame
@@ -54,16 +54,18 @@ synthetic default, whose target videos are 8 times shorter. Three training seeds
 
 Rows (the same fused detections everywhere: the chain's ``detections/<seq>.txt``): IoU-only
 baseline, short tracklets and ReMOTS merged tracks of the chain (``track.py stage=all`` as a
-subprocess, one run folder per ``--encoders`` entry), ByteTrack (BoxMOT, ``per_class=True``,
-boxes from the masks, ids mapped back to the masks by detection index, ``frame_rate=10`` as
-KITTI's, other settings BoxMOT's defaults; skipped when BoxMOT is not installed), and the
-oracle association (each detection takes the id of the GT mask it overlaps with IoU >= 0.5;
-an unmatched detection becomes a track of its own, so the oracle keeps every detection and
-differs from the others in association only). Metrics from ``remots.eval.evaluate`` (equal to
-TrackEval), KITTI MOTS rules; purity = share of tracks whose GT-matched masks (IoU >= 0.5) all
-hold one identity, over the tracks with a matched mask; tracks = all tracks of the class.
+subprocess, one run folder per ``--encoders`` entry), ByteTrack, OC-SORT and BoT-SORT (BoxMOT,
+``per_class=True``, boxes from the masks, ids mapped back to the masks by detection index,
+``frame_rate=10`` as KITTI's where the tracker takes one, BoT-SORT without its ReID branch and
+camera-motion compensation (``BOXMOT_TRACKERS`` says why), other settings BoxMOT's defaults;
+skipped when BoxMOT is not installed), and the oracle association (each detection takes the id of
+the GT mask it overlaps with IoU >= 0.5; an unmatched detection becomes a track of its own, so the
+oracle keeps every detection and differs from the others in association only). Metrics from
+``remots.eval.evaluate`` (equal to TrackEval), KITTI MOTS rules; purity = share of tracks whose
+GT-matched masks (IoU >= 0.5) all hold one identity, over the tracks with a matched mask; tracks =
+all tracks of the class.
 
-Optional dependency (ByteTrack row)::
+Optional dependency (the BoxMOT rows)::
 
     pip install --no-deps boxmot==25.0.0 && pip install lapx filterpy
 
@@ -850,17 +852,32 @@ def oracle_tracks(detections, gt, num_frames: int) -> list[Instance]:
     )
 
 
-def bytetrack_tracks(detections, num_frames: int, size: tuple[int, int], **kwargs):
-    """BoxMOT's ByteTrack on the boxes of the masks, ``per_class=True``; each output row's
-    detection index maps its id back to the detection's mask. Only the detections ByteTrack
-    reports (confirmed tracks) are kept."""
+# The BoxMOT trackers of the table: row name, BoxMOT class, settings (BoxMOT's defaults besides).
+# BoT-SORT runs without its ReID branch (no ReID weights can be downloaded here) and without
+# camera-motion compensation: the rendered background's shift stands in for KITTI's ego motion
+# but does not move the objects, whose image trajectories are KITTI's own.
+BOXMOT_TRACKERS = {
+    "bytetrack": ("ByteTrack", "ByteTrack", {"frame_rate": FPS}),
+    "ocsort": ("OC-SORT", "OcSort", {}),
+    "botsort": (
+        "BoT-SORT",
+        "BotSort",
+        {"frame_rate": FPS, "use_embeddings": False, "use_cmc": False},
+    ),
+}
+
+
+def boxmot_tracks(kind: str, detections, num_frames: int, size: tuple[int, int], **kwargs):
+    """A BoxMOT tracker (``BOXMOT_TRACKERS[kind]``) on the boxes of the masks,
+    ``per_class=True``; each output row's detection index maps its id back to the detection's
+    mask. Only the detections the tracker reports (confirmed tracks) are kept."""
     import boxmot
-    from boxmot import ByteTrack
 
     logger = getattr(getattr(boxmot, "utils", None), "logger", None)
     if isinstance(logger, logging.Logger):
         logger.setLevel(logging.WARNING)  # one INFO block per tracker otherwise
-    tracker = ByteTrack(per_class=True, frame_rate=FPS, **kwargs)
+    _, class_name, settings = BOXMOT_TRACKERS[kind]
+    tracker = getattr(boxmot, class_name)(per_class=True, **{**settings, **kwargs})
     image = np.zeros((*size, 3), np.uint8)
     track_of: dict[int, tuple[int, int]] = {}
     for dets in group_by_frame(detections, num_frames):
@@ -1144,7 +1161,17 @@ def main(argv=None) -> dict:
         help="NAME=OVERRIDES entries: one chain run (and its rows) per entry",
     )
     parser.add_argument("--skip-chain", action="store_true", help="use finished run folders only")
-    parser.add_argument("--no-bytetrack", action="store_true")
+    parser.add_argument(
+        "--trackers",
+        nargs="+",
+        choices=sorted(BOXMOT_TRACKERS),
+        default=list(BOXMOT_TRACKERS),
+        help="the BoxMOT trackers run on the same detections (optional dependency)",
+    )
+    parser.add_argument("--no-boxmot", action="store_true", help="no BoxMOT tracker rows")
+    parser.add_argument(
+        "--no-bytetrack", dest="no_boxmot", action="store_true", help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     cv2.setNumThreads(1)  # this process renders and evaluates on one core; the chain takes its own
@@ -1237,28 +1264,29 @@ def main(argv=None) -> dict:
         suffix = f" [{name}]" if len(run_dirs) > 1 else ""
         rows[f"short tracklets{suffix}"] = read_variant(run_dir, "tracklets_short")
         rows[f"ReMOTS merged{suffix}"] = read_variant(run_dir, "results")
-    bytetrack_note = None
-    if args.no_bytetrack:
-        bytetrack_note = "ByteTrack: left out (--no-bytetrack)"
+    boxmot_note = None
+    if args.no_boxmot:
+        boxmot_note = "BoxMOT trackers: left out (--no-boxmot)"
     else:
         try:
             import boxmot  # noqa: F401
         except ImportError:
-            bytetrack_note = (
-                "ByteTrack: skipped, BoxMOT is not installed "
+            boxmot_note = (
+                "BoxMOT trackers: skipped, BoxMOT is not installed "
                 "(pip install --no-deps boxmot==25.0.0 && pip install lapx filterpy)"
             )
         else:
-            rows["ByteTrack"] = {
-                s.name: bytetrack_tracks(detections[s.name], s.num_frames, s.image_size)
-                for s in gt_seqs
-            }
-    if bytetrack_note:
-        print(bytetrack_note)
+            for kind in args.trackers:
+                rows[BOXMOT_TRACKERS[kind][0]] = {
+                    s.name: boxmot_tracks(kind, detections[s.name], s.num_frames, s.image_size)
+                    for s in gt_seqs
+                }
+    if boxmot_note:
+        print(boxmot_note)
     rows["oracle"] = {
         s.name: oracle_tracks(detections[s.name], s.gt, s.num_frames) for s in gt_seqs
     }
-    timings["ByteTrack + oracle"] = time.perf_counter() - t0
+    timings["BoxMOT trackers + oracle"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     metrics = evaluate_rows(gt_seqs, rows, detections)

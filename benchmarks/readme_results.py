@@ -6,9 +6,11 @@
 
 ``demo`` runs ``track.py stage=all`` (the defaults, seed 0) into a fresh output folder and
 measures its wall time and peak memory; ``kitti`` runs the rendered KITTI MOTS benchmark with the
-default (pretrained) encoder and the random-init ablation, ByteTrack and the oracle. Each prints a
-markdown table; ``--write-readme`` puts it into README.md between its ``<!-- results:NAME -->``
-and ``<!-- /results:NAME -->`` markers, with the machine it was measured on.
+default (pretrained) encoder, the flow-IoU and random-init ablations, ByteTrack, OC-SORT, BoT-SORT
+and the oracle; it reuses the finished run folders in ``--out`` (the wall time is then the rest's),
+so time it with a new ``--out``. Each prints a markdown table; ``--write-readme`` puts it into
+README.md between its ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` markers, with the
+machine it was measured on.
 
 What varies between machines: torch's CPU kernels (thread count, instruction set) round the
 training updates differently, so the trained encoder, and everything after it, differs in the

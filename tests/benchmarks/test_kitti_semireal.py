@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from benchmarks.kitti_semireal import (
+    BOXMOT_TRACKERS,
     CLASSES,
     DetectorKnobs,
+    boxmot_tracks,
     build_dataset,
-    bytetrack_tracks,
     evaluate_rows,
     fuse,
     gt_match,
@@ -177,12 +178,13 @@ def test_the_oracle_associates_best(rendered, target):
             for d, k in zip(frame, rng.permutation(len(frame)), strict=True):
                 shuffled[d.obj_id] = (d.class_id, int(k))
         rows["shuffled"][seq.name] = relabel(dets, shuffled)
-        try:
-            rows.setdefault("ByteTrack", {})[seq.name] = bytetrack_tracks(
-                dets, seq.num_frames, seq.image_size
-            )
-        except ImportError:
-            rows.pop("ByteTrack", None)
+        for kind, (row, _, _) in BOXMOT_TRACKERS.items():  # optional dependency
+            try:
+                rows.setdefault(row, {})[seq.name] = boxmot_tracks(
+                    kind, dets, seq.num_frames, seq.image_size
+                )
+            except ImportError:
+                rows.pop(row, None)
     metrics = evaluate_rows(target, rows, detections)
     for cls in CLASSES.values():
         oracle = metrics["oracle"][cls]
