@@ -1,6 +1,15 @@
 """What long-term merging buys: IDF1, HOTA and IDSW of the short tracklets, of the merged tracks,
-and of an oracle merge that uses the ground truth (each short tracklet joins its majority GT
-identity), per class, over all sequences.
+and of oracle merges that use the ground truth, per class, over all sequences.
+
+Oracle merges (GT identities guide them; the chain never sees them): each short tracklet joins its
+majority GT identity (``oracle merge (GT)``: every tracklet of the identity that shares no frame
+with it); ``oracle merge (GT), gap <= theta_t`` joins them only where the paper's constraints let
+Eq. (3) join them: in time order, each onto the chain of its identity that ended last before it
+began, at most theta_t frames before. The second is the best a merge of these short tracklets can
+do under those constraints (up to the impure tracklets it must keep whole): the distance from it to
+the merged tracks is what the appearance features and theta_merge lose. ``--theta-t-sweep T ...``
+adds the merge at other theta_t, with each sequence's theta_merge as estimated (the Fig. 5
+estimate does not depend on theta_t).
 
 Two sources of short tracklets:
 
@@ -74,22 +83,58 @@ def gt_identity_of_detections(detections: list[Instance], gt: list[Instance]) ->
     return out
 
 
+def majority_identity(tracklet: np.ndarray, gt_id: np.ndarray) -> np.ndarray:
+    """``(K,)`` GT identity most of each tracklet's matched detections hold (ties: the smaller
+    id), -1 for a tracklet without a matched detection."""
+    k = int(tracklet.max()) + 1 if (tracklet >= 0).any() else 0
+    majority = np.full(k, -1, np.int64)
+    for t in range(k):
+        ids = gt_id[tracklet == t]
+        ids = ids[ids >= 0]
+        if len(ids):
+            values, counts = np.unique(ids, return_counts=True)
+            majority[t] = values[np.argmax(counts)]
+    return majority
+
+
+def oracle_chains_of_tracklet(
+    tracklet: np.ndarray, frames: np.ndarray, gt_id: np.ndarray, theta_t: int
+) -> np.ndarray:
+    """``(K,)`` label per short tracklet: the tracklets of one majority GT identity chained in order
+    of their first frame, each onto the chain that ended last before it began if that end is at
+    most ``theta_t`` frames before it; a tracklet no chain can take, or without a matched
+    detection, starts a chain of its own. The joins Eq. (3) allows (section 2.5)."""
+    majority = majority_identity(tracklet, gt_id)
+    label = np.arange(len(majority))
+    spans: dict[int, list[tuple[int, int, int]]] = {}
+    for t in range(len(majority)):
+        sel = tracklet == t
+        if majority[t] >= 0:
+            first, last = int(frames[sel].min()), int(frames[sel].max())
+            spans.setdefault(int(majority[t]), []).append((first, last, t))
+    for members in spans.values():
+        chains: list[list[int]] = []  # [label, last frame]
+        for first, last, t in sorted(members):
+            open_ = [c for c in chains if c[1] < first and first - c[1] <= theta_t]
+            if open_:
+                chain = max(open_, key=lambda c: c[1])
+                label[t], chain[1] = chain[0], last
+            else:
+                chains.append([t, last])
+    return label
+
+
 def oracle_track_of_tracklet(tracklet: np.ndarray, frames: np.ndarray, gt_id: np.ndarray):
     """Each short tracklet joins its majority GT identity; tracklets of one identity that share
     a frame go to separate tracks (larger first); unmatched tracklets stay alone. ``(K,)``."""
-    k = int(tracklet.max()) + 1 if (tracklet >= 0).any() else 0
-    majority = np.full(k, -1, np.int64)
+    majority = majority_identity(tracklet, gt_id)
+    k = len(majority)
     size = np.zeros(k, np.int64)
     frame_sets: list[set[int]] = [set() for _ in range(k)]
     for t in range(k):
         sel = tracklet == t
         size[t] = sel.sum()
         frame_sets[t] = set(frames[sel].tolist())
-        ids = gt_id[sel]
-        ids = ids[ids >= 0]
-        if len(ids):
-            values, counts = np.unique(ids, return_counts=True)
-            majority[t] = values[np.argmax(counts)]
     label = np.full(k, -1, np.int64)
     next_label = 0
     groups: dict[int, list[tuple[int, set[int]]]] = {}
@@ -168,8 +213,8 @@ def evaluate_tracks(sequences, tracks: dict[str, list[Instance]], classes, bench
                 per_seq[m.get_name()][seq.name] = m.eval_sequence(data)
         combined = {m.get_name(): m.combine_sequences(per_seq[m.get_name()]) for m in metrics}
         out[name] = {
-            "IDF1": float(combined["Identity"]["IDF1"]) * 100,
-            "HOTA": float(np.mean(combined["HOTA"]["HOTA"])) * 100,
+            "IDF1": float(combined["Identity"]["IDF1"]),
+            "HOTA": float(np.mean(combined["HOTA"]["HOTA"])),
             "IDSW": float(combined["CLEAR"]["IDSW"]),
         }
     return out
@@ -178,13 +223,30 @@ def evaluate_tracks(sequences, tracks: dict[str, list[Instance]], classes, bench
 # ----------------------------------------------------------------------------- measurement
 
 
-def measure(sequences, inputs, *, classes, benchmark, theta_t, theta_merge, method, merged=None):
-    """Evaluate short tracklets, merged tracks and the oracle merge.
+def measure(
+    sequences,
+    inputs,
+    *,
+    classes,
+    benchmark,
+    theta_t,
+    theta_merge,
+    method,
+    merged=None,
+    theta_t_sweep=(),
+    seed=0,
+):
+    """Evaluate short tracklets, merged tracks and the oracle merges (and the merge at each
+    theta_t of ``theta_t_sweep``).
 
     ``inputs[seq.name] = (detections, tracklet_of_detection, features)``; ``merged[seq.name]``,
-    when given, are the merge stage's results (else merged here).
+    when given, are the merge stage's results (else merged here); ``seed`` draws the Fig. 5
+    histogram samples, as the merge stage's ``seed``.
     """
-    variants = {"short tracklets": {}, "merged (ReMOTS)": {}, "oracle merge (GT)": {}}
+    constrained = f"oracle merge (GT), gap <= {theta_t}"
+    variants = {"short tracklets": {}, "merged (ReMOTS)": {}}
+    variants.update({f"merged, theta_t {t}": {} for t in theta_t_sweep})
+    variants.update({constrained: {}, "oracle merge (GT)": {}})
     thetas = {}
     for seq in sequences:
         detections, tracklet, features = inputs[seq.name]
@@ -195,13 +257,21 @@ def measure(sequences, inputs, *, classes, benchmark, theta_t, theta_merge, meth
             theta_t=theta_t, theta_merge=theta_merge, method=method, max_pairs=200_000
         )
         result = merge_short_tracklets(
-            columns, tracklet, features, params, rng=np.random.default_rng(0)
+            columns, tracklet, features, params, rng=np.random.default_rng(seed)
         )
         thetas[seq.name] = result.theta_merge
         variants["merged (ReMOTS)"][seq.name] = (
             merged[seq.name] if merged is not None and seq.name in merged else result.results
         )
+        for t in theta_t_sweep:
+            swept = MergeParams(theta_t=t, theta_merge=result.theta_merge)
+            variants[f"merged, theta_t {t}"][seq.name] = merge_short_tracklets(
+                columns, tracklet, features, swept
+            ).results
         gt_id = gt_identity_of_detections(detections, seq.gt)
+        chains = oracle_chains_of_tracklet(tracklet, frames, gt_id, theta_t)
+        track = np.where(tracklet >= 0, chains[np.maximum(tracklet, 0)], -1)
+        variants[constrained][seq.name] = results_from_tracks(columns, track)[0]
         oracle = oracle_track_of_tracklet(tracklet, frames, gt_id)
         track = np.where(tracklet >= 0, oracle[np.maximum(tracklet, 0)], -1)
         variants["oracle merge (GT)"][seq.name] = results_from_tracks(columns, track)[0]
@@ -218,11 +288,11 @@ def measure(sequences, inputs, *, classes, benchmark, theta_t, theta_merge, meth
 
 def print_table(rows, thetas) -> None:
     print("theta_merge per sequence: " + ", ".join(f"{k} {v:.3f}" for k, v in thetas.items()))
-    print(f"{'variant':<20} {'class':<11} {'tracks':>7} {'IDF1':>7} {'HOTA':>7} {'IDSW':>6}")
+    print(f"{'variant':<32} {'class':<11} {'tracks':>7} {'IDF1':>7} {'HOTA':>7} {'IDSW':>6}")
     for r in rows:
         print(
-            f"{r['variant']:<20} {r['class']:<11} {r['tracks']:>7} {r['IDF1']:>7.2f} "
-            f"{r['HOTA']:>7.2f} {r['IDSW']:>6.0f}"
+            f"{r['variant']:<32} {r['class']:<11} {r['tracks']:>7} {r['IDF1']:>7.3f} "
+            f"{r['HOTA']:>7.3f} {r['IDSW']:>6.0f}"
         )
 
 
@@ -284,6 +354,9 @@ def main() -> None:
     for p in (run_p, kitti_p):
         p.add_argument("--theta-merge", type=float, default=None)
         p.add_argument("--method", default=None, choices=["min_error", "normal_crossing"])
+        p.add_argument(
+            "--theta-t-sweep", type=int, nargs="+", default=[], help="also merge at these theta_t"
+        )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -315,6 +388,7 @@ def main() -> None:
             theta_t=args.theta_t,
             theta_merge=args.theta_merge,
             method=args.method or "min_error",
+            theta_t_sweep=args.theta_t_sweep,
         )
         print_table(rows, thetas)
         return
@@ -355,6 +429,8 @@ def main() -> None:
         theta_merge=args.theta_merge if args.theta_merge is not None else cfg.merge.theta_merge,
         method=args.method or cfg.merge.method,
         merged=merged,
+        theta_t_sweep=args.theta_t_sweep,
+        seed=int(cfg.seed),
     )
     print_table(rows, thetas)
 
