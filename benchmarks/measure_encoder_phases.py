@@ -95,14 +95,22 @@ def stand_in_short_tracklets(
     return track
 
 
+def fail(message: str) -> None:
+    """Bad input: one line on stderr, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def copy_trained_inputs(chain_dir: Path, out: Path) -> Path:
     """``out`` holding what ``--trained`` reads from a finished chain's run folder: its intra and
     inter checkpoints, detections and short tracklets (the chain's folder stays as it was)."""
     wanted = [chain_dir / "checkpoints" / f"{p}.ckpt" for p in ("intra", "inter")]
     missing = [str(p) for p in wanted if not p.is_file()]
     if missing:
-        raise SystemExit(f"--trained: {', '.join(missing)} missing (run the chain first)")
+        fail(f"--trained: {', '.join(missing)} missing (run the chain first)")
     out = out.resolve()
+    if out == chain_dir.resolve():
+        fail(f"--out {out}: that is the chain's run folder, which --trained only reads")
     for folder, pattern in (
         ("checkpoints", "*.ckpt"),
         ("detections", "*.txt"),
@@ -201,7 +209,7 @@ def main() -> None:
     timings = {}
     trained = args.trained and all(run.checkpoint(p).is_file() for p in ("intra", "inter"))
     if args.trained and not trained:
-        raise SystemExit(f"--trained: {run_dir}/checkpoints/{{intra,inter}}.ckpt are missing")
+        fail(f"--trained: {run_dir}/checkpoints/{{intra,inter}}.ckpt are missing")
     if not trained:
         t0 = time.perf_counter()
         train.intra(cfg, run)
