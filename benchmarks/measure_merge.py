@@ -35,6 +35,7 @@ and Identity metric classes directly (mask IoU similarity, without MOTS ignore-r
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -286,7 +287,10 @@ def measure(
     return rows, thetas
 
 
-def print_table(rows, thetas) -> None:
+def print_table(rows, thetas, json_path: Path | None = None) -> None:
+    """The rows as a text table; with ``json_path``, also as JSON there."""
+    if json_path is not None:
+        json_path.write_text(json.dumps({"rows": rows, "theta_merge": thetas}, indent=1) + "\n")
     print("theta_merge per sequence: " + ", ".join(f"{k} {v:.3f}" for k, v in thetas.items()))
     print(f"{'variant':<32} {'class':<11} {'tracks':>7} {'IDF1':>7} {'HOTA':>7} {'IDSW':>6}")
     for r in rows:
@@ -357,6 +361,7 @@ def main() -> None:
         p.add_argument(
             "--theta-t-sweep", type=int, nargs="+", default=[], help="also merge at these theta_t"
         )
+        p.add_argument("--json", type=Path, default=None, help="also write the rows there")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -390,7 +395,7 @@ def main() -> None:
             method=args.method or "min_error",
             theta_t_sweep=args.theta_t_sweep,
         )
-        print_table(rows, thetas)
+        print_table(rows, thetas, args.json)
         return
 
     from hydra import compose, initialize_config_dir
@@ -432,7 +437,7 @@ def main() -> None:
         theta_t_sweep=args.theta_t_sweep,
         seed=int(cfg.seed),
     )
-    print_table(rows, thetas)
+    print_table(rows, thetas, args.json)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 
     python benchmarks/readme_results.py demo            # the synthetic default (make demo)
     python benchmarks/readme_results.py kitti           # benchmarks/kitti_semireal.py, full size
+    python benchmarks/readme_results.py seeds           # kitti's default chain at seeds 0-4
     python benchmarks/readme_results.py demo kitti --write-readme
 
 ``demo`` runs ``track.py stage=all`` (the defaults, seed 0) into a fresh output folder and
 measures its wall time and peak memory; ``kitti`` runs the rendered KITTI MOTS benchmark with the
 default (pretrained) encoder, the flow-IoU and random-init ablations, ByteTrack, OC-SORT, BoT-SORT
 and the oracle; it reuses the finished run folders in ``--out`` (the wall time is then the rest's),
-so time it with a new ``--out``. Each prints a markdown table; ``--write-readme`` puts it into
+so time it with a new ``--out``. ``seeds`` runs the same benchmark's default chain at each
+training seed (``--seeds``; ByteTrack and the oracle beside it) and ``measure_merge.py`` on each
+run: merged tracks against ByteTrack and the oracle, and against the GT-guided merge of the same
+short tracklets. Each prints a markdown table; ``--write-readme`` puts it into
 README.md between its ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` markers, with the
 machine it was measured on.
 
@@ -130,6 +134,86 @@ def kitti_table(out: Path, root: Path) -> str:
     )
 
 
+def seeds_table(out: Path, root: Path, seeds: list[int]) -> str:
+    """The KITTI benchmark's default chain at each training seed; two tables: merged tracks
+    against ByteTrack and the oracle, and what merging leaves (``measure_merge.py``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from kitti_semireal import chain_overrides, gap_closed
+
+    seconds, per_seed = 0.0, {}
+    for seed in seeds:
+        folder = out / f"seed{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "benchmarks/kitti_semireal.py", "--root", str(root)]
+        command += ["--out", str(folder), "--chain-args", f"seed={seed}"]
+        command += ["--encoders", "pretrained=", "--trackers", "bytetrack"]
+        seconds += run(command, folder / "readme_seeds.log")[0]
+        metrics = json.loads((folder / "kitti_semireal.json").read_text())["metrics"]
+        overrides = chain_overrides(root, folder, "pretrained", seed, factor=2)[1:]  # not stage=
+        command = [sys.executable, "benchmarks/measure_merge.py", "run", "--json"]
+        command += [str(folder / "measure_merge.json"), "--theta-t-sweep", "5", "10", "25", "--"]
+        seconds += run(command + overrides, folder / "measure_merge.log")[0]
+        merge = json.loads((folder / "measure_merge.json").read_text())["rows"]
+        per_seed[seed] = (metrics, {(r["variant"], r["class"]): r["IDF1"] for r in merge})
+
+    def pair(values: dict) -> str:
+        return f"{values['car']:.3f} / {values['pedestrian']:.3f}"
+
+    classes = ("car", "pedestrian")
+    lines = [
+        "| training seed | merged IDF1 car / pedestrian | share of the ByteTrack-oracle gap closed "
+        "| HOTA car / ped | sMOTSA car / ped | short-tracklet purity |",
+        "|---|---|---|---|---|---|",
+    ]
+    means = {"IDF1": [], "gap": []}
+    for seed, (m, _) in per_seed.items():
+        merged, short = m["ReMOTS merged"], m["short tracklets"]
+        gap = gap_closed(m, "ReMOTS merged")
+        means["IDF1"].append({c: merged[c]["IDF1"] for c in classes})
+        means["gap"].append(gap)
+        lines.append(
+            f"| {seed} | {pair({c: merged[c]['IDF1'] for c in classes})} | "
+            + " / ".join(f"{100 * gap[c]:.0f} %" for c in classes)
+            + f" | {pair({c: merged[c]['HOTA'] for c in classes})} | "
+            f"{pair({c: merged[c]['sMOTSA'] for c in classes})} | "
+            f"{pair({c: short[c]['purity'] for c in classes})} |"
+        )
+    mean = {k: {c: sum(v[c] for v in vs) / len(vs) for c in classes} for k, vs in means.items()}
+    lines.append(
+        f"| mean | {pair(mean['IDF1'])} | "
+        + " / ".join(f"{100 * mean['gap'][c]:.0f} %" for c in classes)
+        + " | | | |"
+    )
+    first = next(iter(per_seed.values()))[0]
+    lines += [
+        "",
+        f"ByteTrack {pair({c: first['ByteTrack'][c]['IDF1'] for c in classes})}, oracle "
+        f"{pair({c: first['oracle'][c]['IDF1'] for c in classes})} (IDF1; the same detections "
+        "at every seed).",
+        "",
+        "| training seed | ReMOTS merged | GT-guided joins, gap <= 15 | GT-guided joins, any gap "
+        "| merged, theta_t 5 | theta_t 10 | theta_t 25 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    columns = (
+        "merged (ReMOTS)",
+        "oracle merge (GT), gap <= 15",
+        "oracle merge (GT)",
+        "merged, theta_t 5",
+        "merged, theta_t 10",
+        "merged, theta_t 25",
+    )
+    for seed, (_, merge) in per_seed.items():
+        cells = [pair({c: merge[(col, c)] for c in classes}) for col in columns]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"`python benchmarks/readme_results.py seeds` ({seconds / 60:.0f} min), measured on "
+        f"{machine()}.",
+    ]
+    return "\n".join(lines)
+
+
 def write_readme(name: str, text: str) -> None:
     readme = README.read_text()
     pattern = re.compile(rf"(<!-- results:{name} -->\n)(?:.*?\n)?(<!-- /results:{name} -->)", re.S)
@@ -140,7 +224,8 @@ def write_readme(name: str, text: str) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("tables", nargs="+", choices=("demo", "kitti"))
+    parser.add_argument("tables", nargs="+", choices=("demo", "kitti", "seeds"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", type=Path, default=Path("/tmp/remots_readme"))
     parser.add_argument("--kitti-root", type=Path, default=Path("/tmp/remots_readme/kitti_data"))
     parser.add_argument("--write-readme", action="store_true")
@@ -148,8 +233,10 @@ def main(argv=None) -> None:
     for name in args.tables:
         if name == "demo":
             text = demo_table(args.out / "demo")
-        else:
+        elif name == "kitti":
             text = kitti_table(args.out / "kitti", args.kitti_root)
+        else:
+            text = seeds_table(args.out / "seeds", args.kitti_root, args.seeds)
         print(text, "\n")
         if args.write_readme:
             write_readme(name, text)
