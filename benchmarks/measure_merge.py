@@ -400,6 +400,7 @@ def main() -> None:
 
     from hydra import compose, initialize_config_dir
 
+    from remots.errors import InputError
     from remots.io.mots import read_mots_txt
     from remots.io.run_folder import RunFolder
     from remots.stages.embed import read_features
@@ -412,7 +413,7 @@ def main() -> None:
     inputs, merged = {}, {}
     for seq in sequences:
         if seq.gt is None:
-            raise SystemExit(f"sequence {seq.name} has no GT: nothing to measure against")
+            raise InputError(f"sequence {seq.name} has no GT: nothing to measure against")
         dets = run.read_detections(seq)
         tracklet = run.read_tracklet_of_detection(seq, len(dets))
         tracklet = np.where(np.isin(dets.classes, list(cfg.data.classes)), tracklet, -1)
@@ -441,4 +442,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from remots.errors import RemotsError
+
+    try:
+        main()
+    except RemotsError as err:  # a missing sequence or run-folder file, bad GT: one line
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
