@@ -134,6 +134,17 @@ def kitti_table(out: Path, root: Path) -> str:
     )
 
 
+# measure_merge.py's rows in the seed table's second part, in its column order
+MERGE_COLUMNS = (
+    "merged (ReMOTS)",
+    "oracle merge (GT), gap <= 15",
+    "oracle merge (GT)",
+    "merged, theta_t 5",
+    "merged, theta_t 10",
+    "merged, theta_t 25",
+)
+
+
 def seeds_table(out: Path, root: Path, seeds: list[int]) -> str:
     """The KITTI benchmark's default chain at each training seed; two tables: merged tracks
     against ByteTrack and the oracle, and what merging leaves (``measure_merge.py``)."""
@@ -195,16 +206,8 @@ def seeds_table(out: Path, root: Path, seeds: list[int]) -> str:
         "| merged, theta_t 5 | theta_t 10 | theta_t 25 |",
         "|---|---|---|---|---|---|---|",
     ]
-    columns = (
-        "merged (ReMOTS)",
-        "oracle merge (GT), gap <= 15",
-        "oracle merge (GT)",
-        "merged, theta_t 5",
-        "merged, theta_t 10",
-        "merged, theta_t 25",
-    )
     for seed, (_, merge) in per_seed.items():
-        cells = [pair({c: merge[(col, c)] for c in classes}) for col in columns]
+        cells = [pair({c: merge[(col, c)] for c in classes}) for col in MERGE_COLUMNS]
         lines.append(f"| {seed} | " + " | ".join(cells) + " |")
     lines += [
         "",

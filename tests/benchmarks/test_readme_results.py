@@ -39,16 +39,7 @@ def test_seed_tables_from_each_seeds_outputs(tmp_path, monkeypatch):
             assert f"seed={seed}" in command and "run_name=pretrained" in command
             rows = [
                 {"variant": v, "class": c, "IDF1": 0.01 * k + (c == "pedestrian") * 0.001}
-                for k, v in enumerate(
-                    (
-                        "merged (ReMOTS)",
-                        "oracle merge (GT), gap <= 15",
-                        "oracle merge (GT)",
-                        "merged, theta_t 5",
-                        "merged, theta_t 10",
-                        "merged, theta_t 25",
-                    )
-                )
+                for k, v in enumerate(readme_results.MERGE_COLUMNS)
                 for c in CLASSES
             ]
             path = Path(command[command.index("--json") + 1])
