@@ -521,6 +521,7 @@ def main(argv=None) -> None:
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
+        from remots.cli import fail
         from remots.errors import RemotsError
 
         overrides = json.loads(args.overrides_json)
@@ -530,8 +531,7 @@ def main(argv=None) -> None:
             else:
                 print(json.dumps(run_stage_here(args.child, overrides, args.one_thread)))
         except RemotsError as err:  # a stale or locked run folder, a bad override: one line
-            sys.stderr.write(f"error: {err}\n")
-            raise SystemExit(2) from None
+            fail(err)
         return
 
     from remots import pipeline

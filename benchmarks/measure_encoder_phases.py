@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
+from remots.cli import fail  # noqa: E402
+from remots.errors import ConfigError, RunFolderError  # noqa: E402
 from remots.io.atomic import atomic_write_json  # noqa: E402
 from remots.io.instances import IGNORE, group_by_frame  # noqa: E402
 from remots.io.run_folder import RunFolder  # noqa: E402
@@ -95,22 +97,16 @@ def stand_in_short_tracklets(
     return track
 
 
-def fail(message: str) -> None:
-    """Bad input: one line on stderr, exit status 2."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
 def copy_trained_inputs(chain_dir: Path, out: Path) -> Path:
     """``out`` holding what ``--trained`` reads from a finished chain's run folder: its intra and
     inter checkpoints, detections and short tracklets (the chain's folder stays as it was)."""
     wanted = [chain_dir / "checkpoints" / f"{p}.ckpt" for p in ("intra", "inter")]
     missing = [str(p) for p in wanted if not p.is_file()]
     if missing:
-        fail(f"--trained: {', '.join(missing)} missing (run the chain first)")
+        fail(RunFolderError(f"--trained: {', '.join(missing)} missing (run the chain first)"))
     out = out.resolve()
     if out == chain_dir.resolve():
-        fail(f"--out {out}: that is the chain's run folder, which --trained only reads")
+        fail(ConfigError(f"--out {out}: the chain's run folder, which --trained only reads"))
     for folder, pattern in (
         ("checkpoints", "*.ckpt"),
         ("detections", "*.txt"),
@@ -207,9 +203,7 @@ def main() -> None:
             purity.append(counts.max() / counts.sum())
 
     timings = {}
-    trained = args.trained and all(run.checkpoint(p).is_file() for p in ("intra", "inter"))
-    if args.trained and not trained:
-        fail(f"--trained: {run_dir}/checkpoints/{{intra,inter}}.ckpt are missing")
+    trained = args.trained  # copy_trained_inputs checked the checkpoints
     if not trained:
         t0 = time.perf_counter()
         train.intra(cfg, run)

@@ -442,10 +442,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from remots.cli import fail
     from remots.errors import RemotsError
 
     try:
         main()
     except RemotsError as err:  # a missing sequence or run-folder file, bad GT: one line
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(err)
