@@ -13,6 +13,7 @@ import contextlib
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,6 +192,10 @@ def _resume_point(last: Path) -> str | None:
     return None
 
 
+# Lightning's warning when its checkpoint directory already holds files
+_CHECKPOINT_DIR_NOT_EMPTY = r"Checkpoint directory .* exists and is not empty"
+
+
 def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     """Train one phase and write ``run.checkpoint(phase)``; returns the last validation triplet
     accuracy (None without validation). Resumes from ``checkpoints/<phase>-last.ckpt`` when
@@ -216,7 +221,10 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
         log.info("resuming %s from %s", phase, ckpt_path)
     # weights-only: a checkpoint holds tensors and plain values (remots.models.checkpoints)
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with torch.serialization.safe_globals(SAFE_GLOBALS), warnings.catch_warnings():
+            # checkpoints/ holds the other phase's encoder by design (inter trains beside
+            # intra.ckpt); this phase writes only its own <phase>-last there
+            warnings.filterwarnings("ignore", message=_CHECKPOINT_DIR_NOT_EMPTY)
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finally:
         _finish_wandb(trainer.loggers)

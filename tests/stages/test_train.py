@@ -120,6 +120,25 @@ def test_inter_starts_from_intra_and_needs_short_tracklets(data_root, tmp_path):
         run_inter(_cfg(data_root, tmp_path, "inter"))
 
 
+def test_inter_beside_the_intra_checkpoint_warns_nothing(data_root, tmp_path, recwarn):
+    """checkpoints/ holds intra.ckpt when inter trains (by design): Lightning's "directory exists
+    and is not empty" warning is noise there, and the phase raises no warning about it."""
+    run, seq, dets, ids = _prepare(data_root, tmp_path)
+    run_intra(_cfg(data_root, tmp_path))
+    frames = np.array([d.frame for d in dets])
+    run.short_meta(seq.name).parent.mkdir(parents=True, exist_ok=True)
+    run.short_meta(seq.name).write_text(
+        json.dumps({"tracklet_of_detection": (ids * 10 + frames // 4).tolist()})
+    )
+    recwarn.clear()
+    run_inter(_cfg(data_root, tmp_path, "inter"))
+    assert sorted(p.name for p in run.checkpoint("inter").parent.iterdir()) == [
+        "inter.ckpt",
+        "intra.ckpt",
+    ]
+    assert not [w for w in recwarn if "Checkpoint directory" in str(w.message)]
+
+
 def test_csv_logger_records_the_losses(data_root, tmp_path):
     _prepare(data_root, tmp_path)
     run_intra(_cfg(data_root, tmp_path, "intra", "logger=csv", "trainer.log_every_n_steps=1"))
