@@ -68,6 +68,7 @@ def _short(cfg: DictConfig, run: RunFolder, videos: list[Video], pool: WorkerPoo
                 {names[c]: sims_of[c] for c in names},
                 {names[c]: thetas[c] for c in names},
                 run.plots() / f"theta_short_{video.name}.png",
+                estimate={names[c]: estimates[c] for c in names},
                 title=f"{video.name}: intra-frame cosine similarity"
                 + (
                     ""

@@ -28,15 +28,33 @@ def _save_png(fig: Figure, path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def plot_theta_short(sims, theta, path, *, title="intra-frame cosine similarity"):
+def theta_short_lines(used: float | None, estimate: float | None) -> list[tuple[float, str, bool]]:
+    """The vertical lines of one Fig. 4 panel as ``(x, legend label, is the gate in use)``.
+
+    ``used`` is the theta_short Eq. (2) ran with (None: no gate), ``estimate`` what the data gave
+    (None: fewer than two pairs, or not known). Where they differ (an estimate >= 1 switched off
+    or replaced by ``tracker.theta_short_fallback``, a value set by hand) both are drawn, so a
+    panel whose gate is off still shows why."""
+    lines = []
+    if used is not None:
+        lines.append((float(used), f"theta_short = {used:.3f}", True))
+    if estimate is not None and (used is None or not np.isclose(used, estimate)):
+        why = " >= 1" if estimate >= 1 else ""
+        effect = ": Eq. (2) off" if used is None else ", not used"
+        lines.append((float(estimate), f"estimate {estimate:.3f}{why}{effect}", False))
+    return lines
+
+
+def plot_theta_short(sims, theta, path, *, title="intra-frame cosine similarity", estimate=None):
     """Histogram of intra-frame similarities with the fitted normal and theta_short (Fig. 4).
 
-    ``sims`` / ``theta`` are one array and one float, or ``{label: array}`` / ``{label: float}``
-    (one panel per label, e.g. per class). Written atomically as PNG (matplotlib Agg backend, no
-    timestamp or version in the file, so equal inputs give equal bytes).
+    ``sims`` / ``theta`` / ``estimate`` are one array and one float, or ``{label: array}`` /
+    ``{label: float}`` (one panel per label, e.g. per class). ``estimate`` is what the data gave
+    where it was not used (``theta_short_lines``). Written atomically as PNG (matplotlib Agg
+    backend, no timestamp or version in the file, so equal inputs give equal bytes).
     """
     if not isinstance(sims, Mapping):
-        sims, theta = {"": sims}, {"": theta}
+        sims, theta, estimate = {"": sims}, {"": theta}, {"": estimate}
     fig = Figure(figsize=(6 * max(1, len(sims)), 4), dpi=100)
     FigureCanvasAgg(fig)
     for k, (label, values) in enumerate(sims.items(), start=1):
@@ -54,9 +72,13 @@ def plot_theta_short(sims, theta, path, *, title="intra-frame cosine similarity"
                     color="#1f4e79",
                     label=f"normal fit ({mu:.3f}, {sigma:.3f})",
                 )
-        value = theta.get(label) if theta is not None else None
-        if value is not None:
-            ax.axvline(value, color="#c0392b", linestyle="--", label=f"theta_short = {value:.3f}")
+        used = theta.get(label) if theta is not None else None
+        estimated = estimate.get(label) if estimate is not None else None
+        for x, text, in_use in theta_short_lines(used, estimated):
+            style = ("#c0392b", "--") if in_use else ("#7f7f7f", ":")
+            ax.axvline(x, color=style[0], linestyle=style[1], label=text)
+        if used is None and estimated is None and len(values) < 2:
+            ax.plot([], [], " ", label="no estimate (fewer than 2 pairs): Eq. (2) off")
         ax.set_xlabel("cosine similarity")
         ax.set_ylabel("density")
         ax.set_title(f"{title} ({label})" if label else title)
