@@ -49,8 +49,8 @@ from remots.errors import ConfigError, InputError, MOTSFormatError
 from remots.io.atomic import atomic_open
 from remots.io.instances import CAR, CLASS_NAMES, IGNORE, PEDESTRIAN, Instance
 from remots.io.mots import (
-    MAX_FRAMES,
     check_image_size,
+    frame_index,
     read_bytes,
     read_mots_txt,
     read_text_lines,
@@ -199,20 +199,6 @@ def category_map_of(category_map: Mapping | None, default: Mapping[int, int]) ->
             )
         out[file_id] = int(value)
     return out
-
-
-def _frame_index(frame: int, frame_base: int, num_frames: int | None, select: range | None):
-    """The 0-based frame of a file's frame number, or None when ``select`` skips it; raises
-    ValueError (with the reason) when the number is outside the source."""
-    t = frame - frame_base
-    if t < 0 or t >= (num_frames if num_frames is not None else MAX_FRAMES):
-        if num_frames is None:
-            raise ValueError(f"frame {frame} is past {MAX_FRAMES} frames, more than any video")
-        valid = f"{frame_base}..{frame_base + num_frames - 1}"
-        raise ValueError(f"frame {frame} is outside the sequence (valid frames: {valid})")
-    if select is None:
-        return t
-    return select.index(t) if t in select else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,7 +361,7 @@ def read_detections_txt(
                 "non-numeric field in the first nine columns", path, lineno
             ) from None
         try:
-            t = _frame_index(frame, frame_base, span, None)
+            t = frame_index(frame, frame_base, span)
         except ValueError as err:
             raise MOTSFormatError(str(err), path, lineno) from None
         if t % frame_step:
@@ -536,7 +522,7 @@ def read_coco_results(
         else:
             frame = image_id
         try:
-            t = _frame_index(frame, frame_base, num_frames, None)
+            t = frame_index(frame, frame_base, num_frames)
         except ValueError as err:
             raise MOTSFormatError(f"{where}: image_id {image_id}: {err}", path) from None
         where = f"{where} (frame {frame})"
@@ -769,7 +755,7 @@ def read_mot_csv(
             raise MOTSFormatError("a box or score value is not finite", path, lineno)
         frame = int(frame_value)
         try:
-            t = _frame_index(frame, frame_base, num_frames, None)
+            t = frame_index(frame, frame_base, num_frames)
         except ValueError as err:
             raise MOTSFormatError(str(err), path, lineno) from None
         if not 0.0 <= score <= 1.0:

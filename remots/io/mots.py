@@ -90,44 +90,11 @@ def parse_mots_lines(
         line = raw.strip()
         if not line:
             continue
-        fields = line.split(" ")
-        if len(fields) != 6:
-            hint = (
-                " (commas: a MOTChallenge box CSV, not a MOTS txt of masks)"
-                if len(fields) == 1 and line.count(",") >= 5
-                else ""
-            )
-            raise MOTSFormatError(
-                f"expected 6 space-separated columns "
-                f"(frame obj_id class_id img_height img_width rle), found {len(fields)}{hint}",
-                path,
-                lineno,
-            )
+        (frame, obj_id, class_id, height, width), counts = _mots_columns(line, path, lineno)
         try:
-            frame, obj_id, class_id, height, width = (int(v) for v in fields[:5])
-        except ValueError:
-            raise MOTSFormatError(
-                f"the first five columns must be integers, found {' '.join(fields[:5])!r}",
-                path,
-                lineno,
-            ) from None
-        t = frame - frame_base
-        if num_frames is None and t >= MAX_FRAMES:
-            raise MOTSFormatError(
-                f"frame {frame} is past {MAX_FRAMES} frames, more than any real sequence (the "
-                "sequence's length is not known: give its images, seqinfo.ini or a seqmap)",
-                path,
-                lineno,
-            )
-        if t < 0 or (num_frames is not None and t >= num_frames):
-            valid = (
-                f"{frame_base}..{frame_base + num_frames - 1}"
-                if num_frames is not None
-                else f">= {frame_base}"
-            )
-            raise MOTSFormatError(
-                f"frame {frame} is outside the sequence (valid frames: {valid})", path, lineno
-            )
+            t = frame_index(frame, frame_base, num_frames)
+        except ValueError as err:
+            raise MOTSFormatError(str(err), path, lineno) from None
         if require_sorted and t < last_frame:
             raise MOTSFormatError(
                 f"frame {frame} comes after frame {last_frame + frame_base}: lines must be "
@@ -158,7 +125,7 @@ def parse_mots_lines(
                 lineno,
             )
         try:
-            rle = masks.rle_from_string(fields[5], height, width)
+            rle = masks.rle_from_string(counts, height, width)
         except (ValueError, UnicodeError) as err:
             raise MOTSFormatError(f"bad RLE: {err}", path, lineno) from None
         ids = seen.setdefault(t, {})
@@ -174,6 +141,50 @@ def parse_mots_lines(
     if not allow_overlap:
         _check_no_overlap(instances, line_of, path, frame_base)
     return instances
+
+
+def _mots_columns(line: str, path, lineno: int) -> tuple[tuple[int, ...], str]:
+    """The five integer columns of a stripped MOTS txt line and its RLE string."""
+    fields = line.split(" ")
+    if len(fields) != 6:
+        hint = (
+            " (commas: a MOTChallenge box CSV, not a MOTS txt of masks)"
+            if len(fields) == 1 and line.count(",") >= 5
+            else ""
+        )
+        raise MOTSFormatError(
+            f"expected 6 space-separated columns "
+            f"(frame obj_id class_id img_height img_width rle), found {len(fields)}{hint}",
+            path,
+            lineno,
+        )
+    try:
+        return tuple(int(v) for v in fields[:5]), fields[5]
+    except ValueError:
+        raise MOTSFormatError(
+            f"the first five columns must be integers, found {' '.join(fields[:5])!r}",
+            path,
+            lineno,
+        ) from None
+
+
+def frame_index(frame: int, frame_base: int, num_frames: int | None) -> int:
+    """The 0-based frame of a file's frame number; raises ValueError (with the reason) when it
+    is outside the sequence or, the sequence's length not known, past ``MAX_FRAMES``."""
+    t = frame - frame_base
+    if num_frames is None and t >= MAX_FRAMES:
+        raise ValueError(
+            f"frame {frame} is past {MAX_FRAMES} frames, more than any real sequence (the "
+            "sequence's length is not known: give its images, seqinfo.ini or a seqmap)"
+        )
+    if t < 0 or (num_frames is not None and t >= num_frames):
+        valid = (
+            f"{frame_base}..{frame_base + num_frames - 1}"
+            if num_frames is not None
+            else f">= {frame_base}"
+        )
+        raise ValueError(f"frame {frame} is outside the sequence (valid frames: {valid})")
+    return t
 
 
 def check_image_size(height: int, width: int, path, line: int | None = None) -> None:

@@ -121,6 +121,17 @@ def test_bad_mot_csv(name):
     assert info.value.line == 2
 
 
+
+def test_a_box_before_the_first_frame_is_outside_the_sequence(tmp_path):
+    """The sequence's length unknown, a frame before frame_base is named as before the start
+    (it used to be reported as past the longest possible sequence)."""
+    path = tmp_path / "det.txt"
+    path.write_text("1,-1,1,1,5,5,0.9\n0,-1,1,1,5,5,0.9\n")
+    with pytest.raises(InputError) as info:
+        read_mot_csv(path, image_size=(40, 60))
+    assert "frame 0 is outside the sequence (valid frames: >= 1)" in one_line(info.value, path)
+    assert info.value.line == 2
+
 @pytest.mark.parametrize("name", sorted(TRACKRCNN))
 def test_bad_trackrcnn_txt(name):
     path = BAD / "trackrcnn" / name
