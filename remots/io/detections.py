@@ -484,37 +484,14 @@ def read_coco_results(
     length (pycocotools sizes its buffers by them: a NaN once took 20 GB), RLE covering the image.
     """
     path = Path(path)
-    data = read_bytes(path, limit=MAX_JSON_BYTES)
-    text_lines(data, path)  # invalid UTF-8: an error naming the line
-    try:
-        records = json.loads(data.decode("utf-8"))
-    except json.JSONDecodeError as err:
-        raise MOTSFormatError(f"not valid JSON: {err.msg}", path, err.lineno) from None
-    except RecursionError:
-        raise MOTSFormatError("not valid JSON: nested too deeply", path) from None
-    if not isinstance(records, list):
-        raise MOTSFormatError("COCO results JSON must be a list of detections", path)
+    records = _coco_records(path)
     mapping = category_map_of(category_map, COCO_TO_MOTS)
     height, width = image_size
     out = RawDetections()
     boxed: list[tuple[int, int, float, list[float]]] = []  # (t, class, score, box)
     for k, rec in enumerate(records):
         where = f"record {k}"
-        if not isinstance(rec, dict):
-            raise MOTSFormatError(f"{where} is not a JSON object", path)
-        missing = [key for key in ("image_id", "category_id", "score") if key not in rec]
-        if missing or ("segmentation" not in rec and "bbox" not in rec):
-            raise MOTSFormatError(
-                f"{where} lacks {', '.join(missing) or 'both segmentation and bbox'} (expected "
-                "image_id, category_id, score, and segmentation or bbox)",
-                path,
-            )
-        try:
-            image_id = _strict_int(rec["image_id"], "image_id")
-            category = _strict_int(rec["category_id"], "category_id")
-            score = _finite_number(rec["score"], "score")
-        except ValueError as err:
-            raise MOTSFormatError(f"{where}: {err}", path) from None
+        image_id, category, score = _coco_record_fields(rec, path, where)
         if frame_of_image is not None:
             if image_id not in frame_of_image:
                 raise MOTSFormatError(f"{where}: image_id {image_id} is not a known image", path)
@@ -547,6 +524,43 @@ def read_coco_results(
             out.append(Instance(t, 0, mapping[category], rle, score))
     out.extend(_box_instances(boxed, height, width, box_rule))
     return renumber(out)
+
+
+def _coco_records(path: Path) -> list:
+    """The records of a COCO-results JSON file (bounded size, valid UTF-8, a list)."""
+    data = read_bytes(path, limit=MAX_JSON_BYTES)
+    text_lines(data, path)  # invalid UTF-8: an error naming the line
+    try:
+        records = json.loads(data.decode("utf-8"))
+    except json.JSONDecodeError as err:
+        raise MOTSFormatError(f"not valid JSON: {err.msg}", path, err.lineno) from None
+    except RecursionError:
+        raise MOTSFormatError("not valid JSON: nested too deeply", path) from None
+    if not isinstance(records, list):
+        raise MOTSFormatError("COCO results JSON must be a list of detections", path)
+    return records
+
+
+def _coco_record_fields(rec, path: Path, where: str) -> tuple[int, int, float]:
+    """``image_id``, ``category_id`` and ``score`` of one record, which must hold them and a
+    segmentation or a bbox."""
+    if not isinstance(rec, dict):
+        raise MOTSFormatError(f"{where} is not a JSON object", path)
+    missing = [key for key in ("image_id", "category_id", "score") if key not in rec]
+    if missing or ("segmentation" not in rec and "bbox" not in rec):
+        raise MOTSFormatError(
+            f"{where} lacks {', '.join(missing) or 'both segmentation and bbox'} (expected "
+            "image_id, category_id, score, and segmentation or bbox)",
+            path,
+        )
+    try:
+        return (
+            _strict_int(rec["image_id"], "image_id"),
+            _strict_int(rec["category_id"], "category_id"),
+            _finite_number(rec["score"], "score"),
+        )
+    except ValueError as err:
+        raise MOTSFormatError(f"{where}: {err}", path) from None
 
 
 def _coco_box(box, height: int, width: int, path: Path, where: str, frame: int) -> list[float]:
