@@ -232,7 +232,7 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
         raise RuntimeError(f"training of {phase} was interrupted; rerun to resume from {last}")
     final = run.checkpoint(phase)
     with atomic_checkpoint(trainer, final) as tmp:
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=True)  # the encoder: no optimizer state
     if trainer.is_global_zero:
         last.unlink(missing_ok=True)
     log.info("encoder %s trained: %s", phase, final)

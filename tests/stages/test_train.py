@@ -2,8 +2,8 @@
 from intra, loggers."""
 
 import json
-import shutil
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -75,6 +75,7 @@ def test_intra_checkpoints_then_skips_then_is_forced(data_root, tmp_path):
     final = run.checkpoint("intra")
     ckpt = torch.load(final, map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 2
+    assert "optimizer_states" not in ckpt  # the trained encoder; resume state is <phase>-last
     assert sorted(p.name for p in final.parent.iterdir()) == ["intra.ckpt"]  # no temp, no last
     stamp = final.stat().st_mtime_ns
     assert pipeline.run_stages(_cfg(data_root, tmp_path), ["intra"])["intra"] == "skipped"
@@ -86,14 +87,25 @@ def test_intra_checkpoints_then_skips_then_is_forced(data_root, tmp_path):
     assert all(torch.equal(v, ckpt["state_dict"][k]) for k, v in _weights(final).items())
 
 
-def test_resume_continues_exactly(data_root, tmp_path):
+def test_resume_continues_exactly(data_root, tmp_path, monkeypatch):
     a, b = tmp_path / "a", tmp_path / "b"
     for d in (a, b):
         _prepare(data_root, d)
     run_intra(_cfg(data_root, a, "intra", "trainer.max_steps=4"))
-    run_intra(_cfg(data_root, b))  # 2 steps = one epoch, then "crash" after the epoch's save
+    # b: 2 steps = one epoch and its resume checkpoint, then killed writing the final encoder
+    real_save = L.Trainer.save_checkpoint
+
+    def killed_at_the_final_save(trainer, filepath, weights_only=None, storage_options=None):
+        if weights_only:  # the encoder; the resume checkpoint keeps the optimizer
+            raise KeyboardInterrupt
+        return real_save(trainer, filepath, weights_only, storage_options)
+
+    monkeypatch.setattr(L.Trainer, "save_checkpoint", killed_at_the_final_save)
+    with pytest.raises(KeyboardInterrupt):
+        run_intra(_cfg(data_root, b))
+    monkeypatch.setattr(L.Trainer, "save_checkpoint", real_save)
     rb = RunFolder(b)
-    shutil.move(rb.checkpoint("intra"), rb.checkpoint("intra").with_name("intra-last.ckpt"))
+    assert sorted(p.name for p in rb.checkpoint("intra").parent.iterdir()) == ["intra-last.ckpt"]
     run_intra(_cfg(data_root, b, "intra", "trainer.max_steps=4"))
     wa, wb = _weights(RunFolder(a).checkpoint("intra")), _weights(rb.checkpoint("intra"))
     assert torch.load(rb.checkpoint("intra"), weights_only=False)["global_step"] == 4
