@@ -167,7 +167,7 @@ def _theta_short(
             "%s: theta_short[%s] = %s (%d intra-frame pairs)%s",
             video.name,
             CLASS_NAMES.get(class_id, class_id),
-            theta,
+            "none (no gate)" if theta is None else f"{theta:.3f}",
             len(sims_of[class_id]),
             unused,
         )

@@ -192,8 +192,14 @@ def _resume_point(last: Path) -> str | None:
     return None
 
 
-# Lightning's warning when its checkpoint directory already holds files
-_CHECKPOINT_DIR_NOT_EMPTY = r"Checkpoint directory .* exists and is not empty"
+# Warnings Lightning prints at every phase that say nothing to a user of remots:
+_LIGHTNING_NOISE = (
+    # checkpoints/ holds the other phase's encoder by design (inter trains beside intra.ckpt);
+    # a phase writes only its own <phase>-last there
+    r"Checkpoint directory .* exists and is not empty",
+    # Lightning 2.6's own use of an API that torch 2.13 deprecates
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+)
 
 
 def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
@@ -209,6 +215,7 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
         raise ConfigError(
             f"{run.checkpoint('intra')}: the intra encoder is missing (run stage=intra first)"
         )
+    _tidy_lightning_logging()
     L.seed_everything(cfg.seed, workers=True)
     torch.use_deterministic_algorithms(True, warn_only=True)
     datamodule = _datamodule(cfg, run, phase)
@@ -222,9 +229,8 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     # weights-only: a checkpoint holds tensors and plain values (remots.models.checkpoints)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS), warnings.catch_warnings():
-            # checkpoints/ holds the other phase's encoder by design (inter trains beside
-            # intra.ckpt); this phase writes only its own <phase>-last there
-            warnings.filterwarnings("ignore", message=_CHECKPOINT_DIR_NOT_EMPTY)
+            for message in _LIGHTNING_NOISE:
+                warnings.filterwarnings("ignore", message=message)
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finally:
         _finish_wandb(trainer.loggers)
@@ -238,6 +244,28 @@ def train_phase(cfg: DictConfig, run: RunFolder, phase: str):
     log.info("encoder %s trained: %s", phase, final)
     acc = trainer.callback_metrics.get("val/triplet_acc")
     return None if acc is None else float(acc)
+
+
+class _NoAdvert(logging.Filter):
+    """Drops Lightning's advertisement for its cloud logger, printed at every phase."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip:")
+
+
+def _tidy_lightning_logging() -> None:
+    """One line per Lightning message, in the run's log format. The ``lightning`` package logger
+    prints to a console handler of its own *and* passes the record on to the root logger
+    (Hydra's console and log file): every line appeared twice. Where the root logger has
+    handlers, Lightning's own console handler goes; its cloud-logger tip is filtered out."""
+    package = logging.getLogger("lightning")
+    if logging.getLogger().handlers:
+        for handler in list(package.handlers):
+            if type(handler) is logging.StreamHandler:
+                package.removeHandler(handler)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoAdvert) for f in rank_zero.filters):
+        rank_zero.addFilter(_NoAdvert())
 
 
 def phase_steps(cfg: DictConfig, datamodule, phase: str) -> int | None:

@@ -121,7 +121,6 @@ def test_bad_mot_csv(name):
     assert info.value.line == 2
 
 
-
 def test_a_box_before_the_first_frame_is_outside_the_sequence(tmp_path):
     """The sequence's length unknown, a frame before frame_base is named as before the start
     (it used to be reported as past the longest possible sequence)."""
@@ -131,6 +130,7 @@ def test_a_box_before_the_first_frame_is_outside_the_sequence(tmp_path):
         read_mot_csv(path, image_size=(40, 60))
     assert "frame 0 is outside the sequence (valid frames: >= 1)" in one_line(info.value, path)
     assert info.value.line == 2
+
 
 @pytest.mark.parametrize("name", sorted(TRACKRCNN))
 def test_bad_trackrcnn_txt(name):

@@ -2,6 +2,7 @@
 from intra, loggers."""
 
 import json
+import logging
 
 import lightning as L
 import numpy as np
@@ -134,7 +135,8 @@ def test_inter_starts_from_intra_and_needs_short_tracklets(data_root, tmp_path):
 
 def test_inter_beside_the_intra_checkpoint_warns_nothing(data_root, tmp_path, recwarn):
     """checkpoints/ holds intra.ckpt when inter trains (by design): Lightning's "directory exists
-    and is not empty" warning is noise there, and the phase raises no warning about it."""
+    and is not empty" warning is noise there, as is its deprecation warning from torch's pytree;
+    the phase raises neither."""
     run, seq, dets, ids = _prepare(data_root, tmp_path)
     run_intra(_cfg(data_root, tmp_path))
     frames = np.array([d.frame for d in dets])
@@ -148,7 +150,32 @@ def test_inter_beside_the_intra_checkpoint_warns_nothing(data_root, tmp_path, re
         "inter.ckpt",
         "intra.ckpt",
     ]
-    assert not [w for w in recwarn if "Checkpoint directory" in str(w.message)]
+    noise = ("Checkpoint directory", "LeafSpec")
+    assert not [w for w in recwarn if any(text in str(w.message) for text in noise)]
+
+
+def test_lightning_logs_each_line_once_and_without_its_advert():
+    """Lightning's package logger has a console handler of its own and also propagates to the
+    root logger (Hydra's handlers): with a root handler present, its own goes; the cloud-logger
+    tip is dropped, other messages pass."""
+    root, package = logging.getLogger(), logging.getLogger("lightning")
+    added = logging.NullHandler()
+    root.addHandler(added)
+    saved = list(package.handlers)
+    try:
+        package.addHandler(logging.StreamHandler())
+        train._tidy_lightning_logging()
+        assert not [h for h in package.handlers if type(h) is logging.StreamHandler]
+        rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+
+        def passes(msg):
+            return rank_zero.filter(logging.LogRecord("x", logging.INFO, "", 0, msg, None, None))
+
+        assert not passes("💡 Tip: For seamless cloud logging, try installing litlogger")
+        assert passes("GPU available: False, used: False")
+    finally:
+        root.removeHandler(added)
+        package.handlers[:] = saved
 
 
 def test_csv_logger_records_the_losses(data_root, tmp_path):
