@@ -520,18 +520,12 @@ def main(argv=None) -> None:
     parser.add_argument("--overrides-json", help=argparse.SUPPRESS)
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        from remots.cli import fail
-        from remots.errors import RemotsError
-
+    if args.child:  # remots' errors (a stale or locked run folder): one line, by cli.main
         overrides = json.loads(args.overrides_json)
-        try:
-            if args.child == "embed-check":
-                print(json.dumps(embed_check_here(overrides, args.embed_crops)))
-            else:
-                print(json.dumps(run_stage_here(args.child, overrides, args.one_thread)))
-        except RemotsError as err:  # a stale or locked run folder, a bad override: one line
-            fail(err)
+        if args.child == "embed-check":
+            print(json.dumps(embed_check_here(overrides, args.embed_crops)))
+        else:
+            print(json.dumps(run_stage_here(args.child, overrides, args.one_thread)))
         return
 
     from remots import pipeline
@@ -659,4 +653,6 @@ def report(args, stats: dict, rows: list[dict], embed: dict | None, workers: int
 
 
 if __name__ == "__main__":
-    main()
+    from remots import cli
+
+    cli.main(main)  # bad overrides and remots' errors: one line, exit 2

@@ -263,4 +263,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from remots import cli
+
+    cli.main(main)  # bad overrides and remots' errors: one line, exit 2

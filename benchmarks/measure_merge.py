@@ -442,10 +442,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from remots.cli import fail
-    from remots.errors import RemotsError
+    from remots import cli
 
-    try:
-        main()
-    except RemotsError as err:  # a missing sequence or run-folder file, bad GT: one line
-        fail(err)
+    cli.main(main)  # bad overrides, a missing sequence or run-folder file, bad GT: one line

@@ -48,8 +48,9 @@ def fail(err: Exception) -> None:
 
 
 def main(task: Callable[[], None]) -> None:
-    """Run a ``@hydra.main`` task; a config that does not compose (an unknown key, a value of
-    the wrong type, an unknown option) is one line naming the key, exit code 2."""
+    """Run a ``@hydra.main`` task (or a benchmark script's main); a config that does not compose
+    (an unknown key, a value of the wrong type, an unknown option) is one line naming the key,
+    and remots' own errors one line too, exit code 2."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -58,6 +59,8 @@ def main(task: Callable[[], None]) -> None:
     logging.raiseExceptions = False
     try:
         task()
+    except RemotsError as err:
+        fail(err)
     except (HydraException, OmegaConfBaseException) as err:
         cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
         line = _one_line(cause)

@@ -1,9 +1,16 @@
 """benchmarks/measure_merge.py: the oracle joins that respect the paper's merge constraints, on
 hand-made tracklets."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from benchmarks.measure_merge import majority_identity, oracle_chains_of_tracklet
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _detections(spans):
@@ -41,3 +48,25 @@ def test_joins_follow_time_order_within_theta_t_without_shared_frames():
     assert oracle_chains_of_tracklet(tracklet, frames, gt_id, 30).tolist() == [0, 3, 3, 3, 4, 5]
     # at theta_t 1 only adjacent frames join: none here
     assert oracle_chains_of_tracklet(tracklet, frames, gt_id, 1).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_bad_overrides_and_a_missing_run_are_one_line_and_exit_2(tmp_path):
+    """The script's errors go through remots.cli.main, as the entry points' do: an override
+    Hydra cannot parse and a run folder without detections each end in remots' one error line,
+    exit 2, no traceback."""
+    script = [sys.executable, str(ROOT / "benchmarks" / "measure_merge.py"), "run", "--"]
+    cases = {
+        "detector.path={seq_dir}": "remots: config error: detector.path={seq_dir}: ",
+        f"paths.run_dir={tmp_path}": f"remots: error: {tmp_path}/detections/",
+    }
+    for override, start in cases.items():
+        out = subprocess.run(
+            [*script, override, "data=synthetic_tiny", f"paths.data_dir={tmp_path}"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "disabled"},
+        )
+        assert out.returncode == 2
+        lines = out.stderr.strip().splitlines()
+        assert lines[-1].startswith(start) and "Traceback" not in out.stderr
