@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from remots import masks  # noqa: E402
 from remots.io.detections import Detections  # noqa: E402
 from remots.io.instances import CLASS_NAMES, IGNORE, Instance  # noqa: E402
-from remots.tracking.merge import MergeParams, merge_short_tracklets  # noqa: E402
+from remots.tracking.merge import MergeParams, merge_short_tracklets, merge_tracklets  # noqa: E402
 from remots.tracking.tracks import results_from_tracks  # noqa: E402
 
 log = logging.getLogger("measure_merge")
@@ -264,11 +264,17 @@ def measure(
         variants["merged (ReMOTS)"][seq.name] = (
             merged[seq.name] if merged is not None and seq.name in merged else result.results
         )
-        for t in theta_t_sweep:
-            swept = MergeParams(theta_t=t, theta_merge=result.theta_merge)
-            variants[f"merged, theta_t {t}"][seq.name] = merge_short_tracklets(
-                columns, tracklet, features, swept
-            ).results
+        for t in theta_t_sweep:  # Eq. (3) alone: the Fig. 5 estimate does not depend on theta_t
+            labels = merge_tracklets(
+                features,
+                tracklet,
+                frames,
+                columns.classes,
+                theta_merge=result.theta_merge,
+                theta_t=t,
+            )
+            track = np.where(tracklet >= 0, labels[np.maximum(tracklet, 0)], -1)
+            variants[f"merged, theta_t {t}"][seq.name] = results_from_tracks(columns, track)[0]
         gt_id = gt_identity_of_detections(detections, seq.gt)
         chains = oracle_chains_of_tracklet(tracklet, frames, gt_id, theta_t)
         track = np.where(tracklet >= 0, chains[np.maximum(tracklet, 0)], -1)
