@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from remots import masks  # noqa: E402
-from remots.cli import fail  # noqa: E402
 from remots.errors import ConfigError, RunFolderError  # noqa: E402
 from remots.io.atomic import atomic_write_json  # noqa: E402
 from remots.io.instances import IGNORE, group_by_frame  # noqa: E402
@@ -103,10 +102,10 @@ def copy_trained_inputs(chain_dir: Path, out: Path) -> Path:
     wanted = [chain_dir / "checkpoints" / f"{p}.ckpt" for p in ("intra", "inter")]
     missing = [str(p) for p in wanted if not p.is_file()]
     if missing:
-        fail(RunFolderError(f"--trained: {', '.join(missing)} missing (run the chain first)"))
+        raise RunFolderError(f"--trained: {', '.join(missing)} missing (run the chain first)")
     out = out.resolve()
     if out == chain_dir.resolve():
-        fail(ConfigError(f"--out {out}: the chain's run folder, which --trained only reads"))
+        raise ConfigError(f"--out {out}: the chain's run folder, which --trained only reads")
     for folder, pattern in (
         ("checkpoints", "*.ckpt"),
         ("detections", "*.txt"),
@@ -203,8 +202,7 @@ def main() -> None:
             purity.append(counts.max() / counts.sum())
 
     timings = {}
-    trained = args.trained  # copy_trained_inputs checked the checkpoints
-    if not trained:
+    if not args.trained:  # else copy_trained_inputs found the checkpoints
         t0 = time.perf_counter()
         train.intra(cfg, run)
         timings["intra"] = time.perf_counter() - t0
